@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kcontigd: every entry point. `make help` lists them.
+#
+# The kernel is Debian's linux-source-6.12, unpacked into build/src, with
+# patches/series applied and the new files of this repository symlinked in.
+# Objects go to build/obj-check (debug config, for tests) and
+# build/obj-bench (no debug options, for demo and benchmarks).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+TOP := $(abspath .)
+BUILD := $(TOP)/build
+SRC := $(BUILD)/src
+KSRC_TARBALL := /usr/src/linux-source-6.12.tar.xz
+JOBS ?= $(shell nproc)
+export CCACHE_DIR ?= $(BUILD)/ccache
+KMAKE = $(MAKE) -C $(SRC) O=$(1) CC="ccache gcc" HOSTCC="ccache gcc" -j$(JOBS)
+
+# New kernel files of this repository, symlinked into the tree.
+KERNEL_NEW_FILES = $(shell find mm include -type f 2>/dev/null | sort)
+SELFTEST_DIR := tools/testing/selftests/mem_defrag
+SELFTEST_OUT := $(BUILD)/selftests
+VM := tools/testing/vm/run-vm.sh
+VM_TIMEOUT ?= 600
+
+PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
+	libssl-dev ccache stress-ng bpftrace linux-perf numactl libpng-dev \
+	dwarves cpio kmod rsync python3 gcc make perl sparse
+SETUP_STAMP := $(BUILD)/.setup-done
+
+.PHONY: help setup kernel kernel-check kernel-bench config-check config-bench tree selftests vm check \
+	demo test-runner checkpatch sparse clean distclean
+
+help:
+	@echo 'kcontigd: make populated user memory physically contiguous on demand'
+	@echo
+	@echo '  make demo          show MADV_CONTIG at work in the test VM'
+	@echo '  make check         build, boot the debug kernel, run KUnit + kselftests'
+	@echo
+	@echo '  make setup         install the Debian packages the project needs'
+	@echo '  make kernel        build the check kernel (build/obj-check)'
+	@echo '  make kernel-bench  build the bench kernel (build/obj-bench)'
+	@echo '  make selftests     build the kselftests into build/selftests'
+	@echo "  make vm CMD='...'  boot the check kernel and run CMD in it"
+	@echo '                     (KERNEL=bench for the bench kernel)'
+	@echo '  make test-runner   check that the VM runner catches a WARNING'
+	@echo '  make checkpatch    scripts/checkpatch.pl --strict on the new files'
+	@echo '  make sparse        build the check kernel with C=1 (sparse)'
+	@echo '  make clean         remove build/ objects (keeps ccache and sources)'
+
+# ---------------------------------------------------------------- setup
+$(SETUP_STAMP):
+	@if [ "$$(id -u)" != 0 ]; then echo 'make setup: needs root (apt-get)' >&2; exit 1; fi
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing $$missing"; \
+		apt-get update -q >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+setup:
+	@rm -f $(SETUP_STAMP)
+	@$(MAKE) --no-print-directory $(SETUP_STAMP)
+
+# ---------------------------------------------------------------- kernel tree
+# Re-unpack only when patches/ changes; the symlinks are refreshed each time.
+PATCH_HASH = $(shell cat patches/series $(addprefix patches/,$(shell cat patches/series)) | sha1sum | cut -c1-16)
+TREE_STAMP = $(SRC)/.kcontigd-patches-$(PATCH_HASH)
+
+$(TREE_STAMP): | $(SETUP_STAMP)
+	@echo "tree: unpacking $(KSRC_TARBALL)"
+	@rm -rf $(SRC) $(BUILD)/linux-source-6.12
+	@tar -xf $(KSRC_TARBALL) -C $(BUILD)
+	@mv $(BUILD)/linux-source-6.12 $(SRC)
+	@for p in $$(cat patches/series); do \
+		patch -d $(SRC) -p1 --forward --quiet < patches/$$p || \
+			{ echo "tree: patch $$p does not apply" >&2; exit 1; }; \
+	done
+	@touch $@
+
+tree: $(TREE_STAMP)
+	@for f in $(KERNEL_NEW_FILES); do \
+		mkdir -p $(SRC)/$$(dirname $$f); \
+		ln -sfn $(TOP)/$$f $(SRC)/$$f; \
+	done
+	@mkdir -p $(SRC)/$(SELFTEST_DIR)
+	@for f in $(SELFTEST_DIR)/*; do ln -sfn $(TOP)/$$f $(SRC)/$$f; done
+	@echo "tree: Linux $$($(MAKE) -s -C $(SRC) kernelversion) + $$(wc -l < patches/series) patches"
+
+define kernel_config
+	@mkdir -p $(1)/merge
+	@cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(1)/merge \
+		arch/x86/configs/x86_64_defconfig $(addprefix $(TOP)/configs/,$(2)) >/dev/null
+	@if ! cmp -s $(1)/merge/.config $(1)/.config.frag || [ ! -f $(1)/.config ]; then \
+		cp $(1)/merge/.config $(1)/.config.frag; \
+		cp $(1)/merge/.config $(1)/.config; \
+		$(call KMAKE,$(1)) olddefconfig >/dev/null; \
+	fi
+endef
+
+config-check: tree
+	$(call kernel_config,$(BUILD)/obj-check,vm.config debug.config)
+
+config-bench: tree
+	$(call kernel_config,$(BUILD)/obj-bench,vm.config)
+
+kernel kernel-check: config-check
+	@echo "kernel: building check kernel in build/obj-check"
+	@$(call KMAKE,$(BUILD)/obj-check) bzImage > $(BUILD)/kernel-check.log 2>&1 || \
+		{ tail -40 $(BUILD)/kernel-check.log; exit 1; }
+	@echo "kernel: $$(cat $(BUILD)/obj-check/include/config/kernel.release) ready"
+
+kernel-bench: config-bench
+	@echo "kernel: building bench kernel in build/obj-bench"
+	@$(call KMAKE,$(BUILD)/obj-bench) bzImage > $(BUILD)/kernel-bench.log 2>&1 || \
+		{ tail -40 $(BUILD)/kernel-bench.log; exit 1; }
+	@echo "kernel: $$(cat $(BUILD)/obj-bench/include/config/kernel.release) ready"
+
+sparse: config-check
+	@touch mm/mem_defrag.c
+	@$(call KMAKE,$(BUILD)/obj-check) C=1 mm/mem_defrag.o 2>&1 | grep -v '^  ' || true
+
+checkpatch: tree
+	@cd $(SRC) && scripts/checkpatch.pl --strict --no-tree --terse -f \
+		$(addprefix $(TOP)/,$(filter %.c %.h,$(KERNEL_NEW_FILES))) $(wildcard $(TOP)/$(SELFTEST_DIR)/*.c)
+
+# ---------------------------------------------------------------- user space
+selftests: config-check
+	@$(call KMAKE,$(BUILD)/obj-check) -s headers
+	@mkdir -p $(SELFTEST_OUT)
+	@$(MAKE) -s -C $(SRC)/$(SELFTEST_DIR) OUTPUT=$(SELFTEST_OUT) \
+		KHDR_INCLUDES="-isystem $(BUILD)/obj-check/usr/include"
+
+# ---------------------------------------------------------------- VM
+KERNEL ?= check
+vm: $(SETUP_STAMP)
+	@[ -f $(BUILD)/obj-$(KERNEL)/arch/x86/boot/bzImage ] || $(MAKE) --no-print-directory kernel-$(KERNEL)
+	@$(VM) --kernel $(BUILD)/obj-$(KERNEL)/arch/x86/boot/bzImage --timeout $(VM_TIMEOUT) \
+		--name vm -- $(CMD)
+
+test-runner: kernel
+	@tools/testing/vm/test-runner.sh $(BUILD)/obj-check/arch/x86/boot/bzImage
+
+check: kernel selftests
+	@tools/testing/vm/check.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT)
+
+DEMO_BIN := $(BUILD)/demo/contig_demo
+$(DEMO_BIN): tools/demo/contig_demo.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	@gcc -Wall -Wextra -O2 -o $@ $<
+
+demo: kernel-bench $(DEMO_BIN)
+	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 300 \
+		--name demo --show -- tools/demo/demo.sh $(DEMO_BIN)
+
+clean:
+	rm -rf $(BUILD)/obj-check $(BUILD)/obj-bench $(SELFTEST_OUT) $(BUILD)/vm
+
+distclean:
+	rm -rf $(BUILD)

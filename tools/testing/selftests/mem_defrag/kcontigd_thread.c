@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kcontigd thread and its sysfs knobs: validation (bad value -> EINVAL,
+ * old value kept), start and stop through "enabled", no wakeups while
+ * nothing is registered, registration and unregistration of mms, and no
+ * leaked mm_slot after many register/exit cycles.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "contig_util.h"
+
+static const char * const knobs[] = {
+	"enabled", "scan_sleep_millisecs", "pages_to_scan",
+	"max_anchored_percent",
+};
+#define NR_KNOBS (sizeof(knobs) / sizeof(knobs[0]))
+
+FIXTURE(kcontigd)
+{
+	char saved[NR_KNOBS][64];
+};
+
+FIXTURE_SETUP(kcontigd)
+{
+	unsigned int i;
+
+	if (!kcontigd_present())
+		SKIP(return, "kernel without kcontigd (no %s)", KCONTIGD_SYSFS);
+	if (geteuid())
+		SKIP(return, "needs root");
+	for (i = 0; i < NR_KNOBS; i++)
+		ASSERT_EQ(knob_read(knobs[i], self->saved[i],
+				    sizeof(self->saved[i])), 0);
+}
+
+FIXTURE_TEARDOWN(kcontigd)
+{
+	unsigned int i;
+
+	if (!kcontigd_present() || geteuid())
+		return;
+	for (i = 0; i < NR_KNOBS; i++)
+		EXPECT_EQ(knob_write(knobs[i], self->saved[i]), 0);
+}
+
+/* Every bad value is refused with EINVAL and leaves the knob as it was. */
+TEST_F(kcontigd, knobs_reject_bad_values)
+{
+	static const struct {
+		const char *knob;
+		const char *bad[8];
+	} cases[] = {
+		{ "enabled", { "2", "-1", "abc", "1x", "on", NULL } },
+		{ "scan_sleep_millisecs",
+		  { "0", "-1", "abc", "3600001", "99999999999", "1.5", NULL } },
+		{ "pages_to_scan",
+		  { "0", "-5", "x", "1048577", "4294967296", NULL } },
+		{ "max_anchored_percent",
+		  { "0", "101", "-1", "fifty", "50%", NULL } },
+	};
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char before[64], after[64];
+
+		ASSERT_EQ(knob_read(cases[i].knob, before, sizeof(before)), 0);
+		for (j = 0; cases[i].bad[j]; j++) {
+			int ret = knob_write(cases[i].knob, cases[i].bad[j]);
+
+			EXPECT_EQ(ret, -EINVAL)
+				TH_LOG("%s <- '%s' gave %d", cases[i].knob,
+				       cases[i].bad[j], ret);
+			ASSERT_EQ(knob_read(cases[i].knob, after,
+					    sizeof(after)), 0);
+			EXPECT_STREQ(before, after);
+		}
+	}
+}
+
+TEST_F(kcontigd, knobs_accept_good_values)
+{
+	char v[64];
+
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "1"), 0);
+	ASSERT_EQ(knob_read("scan_sleep_millisecs", v, sizeof(v)), 0);
+	EXPECT_STREQ(v, "1");
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "3600000\n"), 0);
+	ASSERT_EQ(knob_read("scan_sleep_millisecs", v, sizeof(v)), 0);
+	EXPECT_STREQ(v, "3600000");
+	ASSERT_EQ(knob_write("pages_to_scan", "1048576"), 0);
+	ASSERT_EQ(knob_read("pages_to_scan", v, sizeof(v)), 0);
+	EXPECT_STREQ(v, "1048576");
+	ASSERT_EQ(knob_write("max_anchored_percent", "100"), 0);
+	ASSERT_EQ(knob_read("max_anchored_percent", v, sizeof(v)), 0);
+	EXPECT_STREQ(v, "100");
+}
+
+TEST_F(kcontigd, counters_are_read_only)
+{
+	EXPECT_NE(knob_write("full_scans", "0"), 0);
+	EXPECT_NE(knob_write("mms_registered", "0"), 0);
+	EXPECT_NE(knob_write("running", "1"), 0);
+}
+
+TEST_F_TIMEOUT(kcontigd, stop_and_start_thread, 60)
+{
+	pid_t before, after;
+
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	before = kcontigd_pid();
+	ASSERT_GT(before, 0);
+	ASSERT_EQ(knob_read_long("running"), 1);
+
+	ASSERT_EQ(knob_write("enabled", "0"), 0);
+	EXPECT_EQ(knob_read_long("enabled"), 0);
+	EXPECT_EQ(knob_read_long("running"), 0);
+	EXPECT_EQ(kcontigd_pid(), 0);
+	/* Stopping twice is fine. */
+	ASSERT_EQ(knob_write("enabled", "0"), 0);
+
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	after = kcontigd_pid();
+	EXPECT_GT(after, 0);
+	EXPECT_NE(after, before);
+	EXPECT_EQ(knob_read_long("running"), 1);
+}
+
+/* Registration wakes the thread; a full pass follows promptly. */
+TEST_F_TIMEOUT(kcontigd, madvise_wakes_thread, 60)
+{
+	long page = sysconf(_SC_PAGESIZE), scans, regs;
+	char *p;
+
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	/* A long sleep: only the wakeup can make the pass happen soon. */
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "3600000"), 0);
+	p = mmap(NULL, 8 * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	memset(p, 1, 8 * page);
+
+	regs = knob_read_long("mms_registered");
+	scans = knob_read_long("full_scans");
+	ASSERT_EQ(madvise(p, 8 * page, MADV_CONTIG), 0);
+	EXPECT_EQ(knob_read_long("mms_registered"), regs + 1);
+	EXPECT_TRUE(knob_wait_ge("full_scans", scans + 1, 20));
+
+	/* Advising again does not register the mm twice. */
+	ASSERT_EQ(madvise(p, 4 * page, MADV_CONTIG), 0);
+	EXPECT_EQ(knob_read_long("mms_registered"), regs + 1);
+	munmap(p, 8 * page);
+}
+
+/* With no VM_CONTIG vma left, kcontigd drops the mm on its next pass. */
+TEST_F_TIMEOUT(kcontigd, unregisters_when_no_vma_left, 60)
+{
+	long page = sysconf(_SC_PAGESIZE), regs;
+	char *p;
+
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "50"), 0);
+	p = mmap(NULL, 8 * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	memset(p, 1, 8 * page);
+	regs = knob_read_long("mms_registered");
+	ASSERT_EQ(madvise(p, 8 * page, MADV_CONTIG), 0);
+	ASSERT_EQ(knob_read_long("mms_registered"), regs + 1);
+
+	ASSERT_EQ(madvise(p, 8 * page, MADV_NOCONTIG), 0);
+	EXPECT_TRUE(knob_wait_eq("mms_registered", regs, 20));
+
+	/* And the same mm can register again. */
+	ASSERT_EQ(madvise(p, 8 * page, MADV_CONTIG), 0);
+	EXPECT_EQ(knob_read_long("mms_registered"), regs + 1);
+	munmap(p, 8 * page);
+	EXPECT_TRUE(knob_wait_eq("mms_registered", regs, 20));
+}
+
+static long ctxt_switches(pid_t pid)
+{
+	char path[64], line[256];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* While nothing is registered, kcontigd does not wake up at all. */
+TEST_F_TIMEOUT(kcontigd, no_wakeups_when_idle, 60)
+{
+	long before, after;
+	pid_t pid;
+
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	if (!knob_wait_eq("mms_registered", 0, 20))
+		SKIP(return, "other processes are registered");
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "10"), 0);
+	pid = kcontigd_pid();
+	ASSERT_GT(pid, 0);
+	usleep(200000);		/* let the knob write's pass finish */
+	before = ctxt_switches(pid);
+	sleep(2);
+	after = ctxt_switches(pid);
+	ASSERT_GE(before, 0);
+	EXPECT_EQ(after, before);
+}
+
+/* Many processes register and exit: no mm_slot is left behind. */
+TEST_F_TIMEOUT(kcontigd, no_leaked_slots, 120)
+{
+	long page = sysconf(_SC_PAGESIZE), regs;
+	int round, i;
+
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "1"), 0);
+	regs = knob_read_long("mms_registered");
+	/* Half the rounds with the thread stopped: exit alone cleans up. */
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(knob_write("enabled", round ? "1" : "0"), 0);
+		for (i = 0; i < 100; i++) {
+			int status;
+			pid_t pid = fork();
+
+			ASSERT_GE(pid, 0);
+			if (pid == 0) {
+				char *p = mmap(NULL, 4 * page,
+					       PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS,
+					       -1, 0);
+
+				if (p == MAP_FAILED)
+					_exit(1);
+				memset(p, i, 4 * page);
+				if (madvise(p, 4 * page, MADV_CONTIG))
+					_exit(2);
+				/* Some exit at once, some after a pass. */
+				if (i & 1)
+					usleep(2000);
+				_exit(0);
+			}
+			ASSERT_EQ(waitpid(pid, &status, 0), pid);
+			ASSERT_TRUE(WIFEXITED(status));
+			ASSERT_EQ(WEXITSTATUS(status), 0);
+		}
+		EXPECT_TRUE(knob_wait_eq("mms_registered", regs, 20))
+			TH_LOG("mms_registered %ld, expected %ld",
+			       knob_read_long("mms_registered"), regs);
+	}
+}
+
+/* A registered process that is killed while kcontigd runs. */
+TEST_F_TIMEOUT(kcontigd, kill_while_registered, 120)
+{
+	long page = sysconf(_SC_PAGESIZE), regs;
+	pid_t pids[16];
+	int i, status;
+
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "1"), 0);
+	regs = knob_read_long("mms_registered");
+	for (i = 0; i < 16; i++) {
+		pids[i] = fork();
+		ASSERT_GE(pids[i], 0);
+		if (pids[i] == 0) {
+			char *p = mmap(NULL, 64 * page, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED)
+				_exit(1);
+			memset(p, 3, 64 * page);
+			for (;;) {
+				madvise(p, 64 * page, MADV_CONTIG);
+				madvise(p + 8 * page, 8 * page, MADV_NOCONTIG);
+			}
+		}
+	}
+	usleep(300000);
+	for (i = 0; i < 16; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], &status, 0);
+	}
+	EXPECT_TRUE(knob_wait_eq("mms_registered", regs, 20));
+}
+
+TEST_HARNESS_MAIN

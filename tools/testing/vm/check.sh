@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: boot the check kernel (DEBUG_VM, lockdep, panic_on_warn),
+# run the KUnit suites and the kselftests in it, check that the runner
+# itself catches kernel warnings and hangs, and print one summary line:
+#
+#   N passed, N failed, N skipped
+#
+#   check.sh BZIMAGE SELFTEST_DIR
+
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+kernel=$1
+selftests=$2
+vm=$here/run-vm.sh
+
+pass=0
+fail=0
+skip=0
+
+result() {	# result ok|fail|skip NAME [DETAIL]
+	case "$1" in
+	ok) pass=$((pass + 1)); echo "ok   $2" ;;
+	skip) skip=$((skip + 1)); echo "skip $2${3:+ # $3}" ;;
+	*) fail=$((fail + 1)); echo "FAIL $2${3:+ # $3}" ;;
+	esac
+}
+
+# Count the test cases of one TAP file. kselftest_harness prints one
+# "ok N name" / "not ok N name" line per test at column 0; KUnit prints
+# its cases indented under each suite's line.
+tap_count() {	# tap_count FILE PREFIX INDENTED(0|1)
+	local file=$1 prefix=$2 indented=$3 re line name
+	if [ "$indented" = 1 ]; then
+		re='^ +(not ok|ok) [0-9]+ ([^#]*)(# .*)?$'
+	else
+		re='^(not ok|ok) [0-9]+ ([^#]*)(# .*)?$'
+	fi
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] || continue
+		name="$prefix${BASH_REMATCH[2]% }"
+		if [[ ${BASH_REMATCH[3]:-} == "# SKIP"* ]]; then
+			result skip "$name" "${BASH_REMATCH[3]#\# SKIP }"
+		elif [ "${BASH_REMATCH[1]}" = ok ]; then
+			result ok "$name"
+		else
+			result fail "$name"
+		fi
+	done < "$file"
+}
+
+echo "check: booting ${kernel#"$repo"/}"
+
+# 1. The runner must fail a run whose console shows a kernel warning.
+"$vm" --kernel "$kernel" --timeout 300 --name runner-warning -- \
+	'echo "WARNING: CPU: 0 PID: 1 at runner self-test" > /dev/kmsg' \
+	> /dev/null 2>&1
+rc=$?
+[ "$rc" = 125 ] && result ok "runner.fails_on_console_warning" ||
+	result fail "runner.fails_on_console_warning" "exit $rc, expected 125"
+
+# 2. ... and must kill and report a guest that hangs.
+"$vm" --kernel "$kernel" --timeout 60 --name runner-hang -- 'sleep 100000' \
+	> /dev/null 2>&1
+rc=$?
+[ "$rc" = 124 ] && result ok "runner.kills_hung_guest" ||
+	result fail "runner.kills_hung_guest" "exit $rc, expected 124"
+
+# 3. ... and must pass on the command's failure status.
+"$vm" --kernel "$kernel" --timeout 300 --name runner-status -- 'exit 7' \
+	> /dev/null 2>&1
+rc=$?
+[ "$rc" = 7 ] && result ok "runner.returns_command_status" ||
+	result fail "runner.returns_command_status" "exit $rc, expected 7"
+
+# 4. KUnit and kselftests, in one boot of the debug kernel.
+"$vm" --kernel "$kernel" --timeout 2400 --name check -- \
+	"$here/guest-check.sh" "$selftests"
+rc=$?
+results=$repo/build/vm/check/results
+[ "$rc" = 0 ] && result ok "vm.clean_console_and_exit" ||
+	result fail "vm.clean_console_and_exit" "run-vm exit $rc, see build/vm/check/"
+
+if [ -s "$results/kunit.tap" ]; then
+	tap_count "$results/kunit.tap" "kunit." 1
+else
+	result fail "kunit.results" "no KUnit results in debugfs"
+fi
+for t in "$selftests"/*; do
+	[ -x "$t" ] && [ -f "$t" ] || continue
+	n=$(basename "$t")
+	if [ ! -s "$results/$n.tap" ]; then
+		result fail "$n" "no TAP output"
+		continue
+	fi
+	before=$((pass + fail + skip))
+	tap_count "$results/$n.tap" "$n." 0
+	[ $((pass + fail + skip)) -gt "$before" ] ||
+		result fail "$n" "no test result in its TAP output"
+	grep -q '^# Totals:' "$results/$n.tap" ||
+		result fail "$n.completed" "ended before its totals (crash or timeout)"
+done
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the check VM (see check.sh): collects the KUnit results of
+# the built-in suites and runs every kselftest binary in SELFTEST_DIR,
+# writing one TAP file per suite into $RESULTS.
+#
+#   guest-check.sh SELFTEST_DIR [TEST...]
+
+set -uo pipefail
+
+dir=$1
+shift
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+	for t in "$dir"/*; do
+		[ -x "$t" ] && [ -f "$t" ] && tests+=("$(basename "$t")")
+	done
+fi
+
+# KUnit suites ran at boot; debugfs keeps their TAP results.
+: > "$RESULTS/kunit.tap"
+for r in /sys/kernel/debug/kunit/*/results; do
+	[ -f "$r" ] && cat "$r" >> "$RESULTS/kunit.tap"
+done
+
+# Room for hugetlb tests; restored by nothing (the VM is thrown away).
+echo 4 > /proc/sys/vm/nr_hugepages 2>/dev/null
+
+for t in "${tests[@]}"; do
+	echo "=== $t"
+	timeout -k 5 900 "$dir/$t" > "$RESULTS/$t.tap" 2>&1
+	echo "=== $t exit $?"
+	tail -1 "$RESULTS/$t.tap"
+done
+exit 0

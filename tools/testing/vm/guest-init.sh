@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the test VM (see run-vm.sh): mount what a test needs, run the
+# command found in the results share, record its status, power off.
+# Nothing here may print WARNING:, BUG: or Oops: the console is checked.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm 2>/dev/null
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+# A writable /tmp, unless the repository itself lives there.
+case "$repo/" in
+/tmp/*) ;;
+*) mount -t tmpfs tmpfs /tmp ;;
+esac
+
+mkdir -p /run/results
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 results /run/results
+export RESULTS=/run/results
+
+echo "guest-init: running: $(cat /run/results/.cmd)" > /dev/console
+cd "$repo" || exit 1
+bash -c "$(cat /run/results/.cmd)" > /run/results/output 2>&1 < /dev/null
+status=$?
+echo "$status" > /run/results/.status
+sync
+echo "guest-init: status $status" > /dev/console
+echo o > /proc/sysrq-trigger
+sleep 10
