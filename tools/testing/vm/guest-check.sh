@@ -21,7 +21,7 @@ fi
 # KUnit suites ran at boot; debugfs keeps their TAP results.
 : > "$RESULTS/kunit.tap"
 for r in /sys/kernel/debug/kunit/*/results; do
-	[ -f "$r" ] && cat "$r" >> "$RESULTS/kunit.tap"
+	[ -f "$r" ] && { cat "$r"; echo; } >> "$RESULTS/kunit.tap"
 done
 
 # Room for hugetlb tests; restored by nothing (the VM is thrown away).
