@@ -2,9 +2,9 @@
 /*
  * contig_target: a process with known memory for contigctl_test.sh.
  *
- * Maps a few regions of PAGES pages each, one VMA per region (PROT_NONE
- * guard pages keep them from merging), fills them in known ways, prints
- * where they are and waits to be killed:
+ * Maps a few regions of PAGES pages each, one VMA per region (unmapped
+ * holes of at least 2 MiB keep them from merging), fills them in known
+ * ways, prints where they are and waits to be killed:
  *
  *   plain   written in order
  *   frag    written page by page interleaved with a filler mapping that
@@ -16,7 +16,8 @@
  *   hugetlb one MAP_HUGETLB huge page, if the pool has one (-H)
  *
  * Output, one item per line: "pid N", "region NAME 0xADDR PAGES" for
- * each region, then "ready".
+ * each region, "hole 0xADDR" for the unmapped hole after the first one,
+ * then "ready".
  *
  *   contig_target [-p PAGES] [-H] [-c SECS]
  *
@@ -47,6 +48,7 @@ struct region {
 static struct region regions[8];
 static int nr_regions;
 static long page_size;
+static char *hole;
 
 static void fail(const char *what)
 {
@@ -88,16 +90,22 @@ static void make_regions(unsigned long pages)
 {
 	unsigned long size = pages * page_size;
 	unsigned long stride = (size + 2 * HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1);
-	char *area, *p, *filler;
+	unsigned long reserved = 5 * stride + HPAGE_SIZE;
+	char *base, *area, *p, *filler;
 	volatile char sink;
 	unsigned long i;
+	int r;
 
-	/* One reservation; each region starts HPAGE_SIZE-aligned. */
-	area = mmap(NULL, 6 * stride + HPAGE_SIZE, PROT_NONE,
+	/*
+	 * Reserve address space so that nothing else lands between the
+	 * regions; each region starts HPAGE_SIZE-aligned. What the regions
+	 * do not use is unmapped at the end.
+	 */
+	base = mmap(NULL, reserved, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (area == MAP_FAILED)
+	if (base == MAP_FAILED)
 		fail("mmap reservation");
-	area = (char *)(((uintptr_t)area + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
+	area = (char *)(((uintptr_t)base + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1));
 
 	p = map_at(area, pages, false);
 	for (i = 0; i < pages; i++)
@@ -138,6 +146,18 @@ static void make_regions(unsigned long pages)
 	for (i = 0; i < pages; i++)
 		fill_page(p + i * page_size, i);
 	add_region("thp", p, pages);
+
+	if (area > base)
+		munmap(base, area - base);
+	for (r = 0; r < nr_regions; r++) {
+		char *end = regions[r].addr + size;
+		char *next = r + 1 < nr_regions ? regions[r + 1].addr :
+			     base + reserved;
+
+		if (next > end)
+			munmap(end, next - end);
+	}
+	hole = regions[0].addr + size;
 }
 
 static void make_hugetlb(void)
@@ -244,6 +264,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr_regions; i++)
 		printf("region %s %p %lu\n", regions[i].name, regions[i].addr,
 		       regions[i].pages);
+	printf("hole %p\n", hole);
 	printf("ready\n");
 
 	if (check >= 0)

@@ -108,6 +108,7 @@ TEST_F(kcontigd, counters_are_read_only)
 TEST_F_TIMEOUT(kcontigd, stop_and_start_thread, 60)
 {
 	pid_t before, after;
+	int i;
 
 	ASSERT_EQ(knob_write("enabled", "1"), 0);
 	before = kcontigd_pid();
@@ -117,6 +118,9 @@ TEST_F_TIMEOUT(kcontigd, stop_and_start_thread, 60)
 	ASSERT_EQ(knob_write("enabled", "0"), 0);
 	EXPECT_EQ(knob_read_long("enabled"), 0);
 	EXPECT_EQ(knob_read_long("running"), 0);
+	/* The exited thread is reaped asynchronously: give /proc a moment. */
+	for (i = 0; i < 250 && kcontigd_pid(); i++)
+		usleep(20000);
 	EXPECT_EQ(kcontigd_pid(), 0);
 	/* Stopping twice is fine. */
 	ASSERT_EQ(knob_write("enabled", "0"), 0);
