@@ -31,19 +31,22 @@ PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 	dwarves cpio kmod rsync python3 gcc make perl sparse
 SETUP_STAMP := $(BUILD)/.setup-done
 
-.PHONY: help setup kernel kernel-check kernel-bench config-check config-bench tree selftests vm check \
-	demo test-runner checkpatch sparse clean distclean
+.PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench config-check config-bench tree selftests vm check \
+	demo bench test-runner checkpatch sparse clean distclean
 
 help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
 	@echo
 	@echo '  make demo          show MADV_CONTIG at work in the test VM'
+	@echo '  make bench         benchmarks in the bench kernel -> bench/results/'
 	@echo '  make check         build, boot the debug kernel, run KUnit + kselftests'
 	@echo
 	@echo '  make setup         install the Debian packages the project needs'
 	@echo '  make kernel        build the check kernel (build/obj-check)'
 	@echo '  make kernel-bench  build the bench kernel (build/obj-bench)'
 	@echo '  make selftests     build the kselftests into build/selftests'
+	@echo '  make contigctl     build contigctl into build/contigctl'
+	@echo "  make contigctl-test  run contigctl's host-side unit tests"
 	@echo "  make vm CMD='...'  boot the check kernel and run CMD in it"
 	@echo '                     (KERNEL=bench for the bench kernel)'
 	@echo '  make test-runner   check that the VM runner catches a WARNING'
@@ -135,6 +138,15 @@ selftests: config-check
 	@$(MAKE) -s -C $(SRC)/$(SELFTEST_DIR) OUTPUT=$(SELFTEST_OUT) \
 		KHDR_INCLUDES="-isystem $(BUILD)/obj-check/usr/include"
 
+CONTIGCTL_OUT := $(BUILD)/contigctl
+contigctl: $(SETUP_STAMP)
+	@mkdir -p $(CONTIGCTL_OUT)
+	@$(MAKE) -s -C tools/contigctl OUTPUT=$(CONTIGCTL_OUT)/
+	@gcc -Wall -O2 -o $(CONTIGCTL_OUT)/contig_target $(SELFTEST_DIR)/contig_target.c
+
+contigctl-test: contigctl
+	@$(MAKE) -s -C tools/contigctl OUTPUT=$(CONTIGCTL_OUT)/ test
+
 # ---------------------------------------------------------------- VM
 KERNEL ?= check
 vm: $(SETUP_STAMP)
@@ -145,17 +157,28 @@ vm: $(SETUP_STAMP)
 test-runner: kernel
 	@tools/testing/vm/test-runner.sh $(BUILD)/obj-check/arch/x86/boot/bzImage
 
-check: kernel selftests
-	@tools/testing/vm/check.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT)
+check: kernel selftests contigctl
+	@tools/testing/vm/check.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT) $(CONTIGCTL_OUT)
 
-DEMO_BIN := $(BUILD)/demo/contig_demo
-$(DEMO_BIN): tools/demo/contig_demo.c | $(SETUP_STAMP)
+DEMO_DIR := $(BUILD)/demo
+$(DEMO_DIR)/%: tools/demo/%.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	@gcc -Wall -Wextra -O2 -o $@ $<
 
-demo: kernel-bench $(DEMO_BIN)
-	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 300 \
-		--name demo --show -- tools/demo/demo.sh $(DEMO_BIN)
+$(DEMO_DIR)/exchange_bench: bench/exchange_bench.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	@gcc -Wall -Wextra -O2 -o $@ $<
+
+bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench
+	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 1800 \
+		--name bench --show -- bench/run.sh $(DEMO_DIR)
+	@mkdir -p bench/results
+	@cp $(BUILD)/vm/bench/results/bench.txt bench/results/bench-$$(date -u +%Y%m%d-%H%M).txt
+	@echo "bench: results in bench/results/"
+
+demo: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment
+	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 600 \
+		--name demo --show -- tools/demo/demo.sh $(DEMO_DIR)
 
 clean:
 	rm -rf $(BUILD)/obj-check $(BUILD)/obj-bench $(SELFTEST_OUT) $(BUILD)/vm

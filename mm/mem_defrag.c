@@ -9,11 +9,22 @@
  * (full_scans counts passes), and drops an mm that no longer has a
  * VM_CONTIG vma. It sleeps without a timeout while nothing is registered.
  *
+ * Each VM_CONTIG vma gets an anchor (struct contig_anchor): a range of
+ * frames, in one zone, congruent with the vma modulo 2 MiB, overlapping no
+ * other anchor (contig_anchor_tree, one interval tree for all processes).
+ * The defrag loop walks the vma and puts the page at vpn onto
+ * anchor_pfn + vpn - anchor_vpn: by exchange_pages() (mm/exchange.c) when
+ * a movable page occupies the frame, by migration when it is free. See
+ * Documentation/admin-guide/mm/kcontigd.rst.
+ *
  * Lock ordering:
  *
  *   kcontigd_start_stop_lock (mutex: starting and stopping the thread)
  *   mmap_lock (read in kcontigd and /proc/pid/contig, write in madvise)
+ *     folio locks, anon_vma / i_mmap locks (in exchange and migration)
  *     kcontigd_mm_lock (spinlock: the slot hash, the slot list, counters)
+ *     contig_anchor_lock (spinlock: the anchor tree, the anchor list and
+ *                         every anchor's fields; never held across a move)
  *
  * Lifetime of an mm_slot: it holds an mm_count reference (mmgrab). Before
  * touching an mm, kcontigd takes an mm_users reference (mmget_not_zero)
@@ -23,23 +34,34 @@
  * __mem_defrag_exit(), kcontigd finding mm_users already zero, or kcontigd
  * finding no VM_CONTIG vma left. The last happens under the mmap read lock,
  * so it cannot race with madvise(), which registers under the write lock.
+ *
+ * Lifetime of an anchor: keyed by (mm, vm_start, vm_end), never by a vma
+ * pointer. Every visit matches anchors with the mm's VM_CONTIG vmas under
+ * the mmap read lock and drops the ones whose vma is gone or changed; exit
+ * drops all of the mm's.
  */
 
 #define pr_fmt(fmt) "kcontigd: " fmt
 
+#include <linux/exchange.h>
 #include <linux/freezer.h>
 #include <linux/hugetlb.h>
+#include <linux/interval_tree.h>
 #include <linux/kobject.h>
 #include <linux/kthread.h>
 #include <linux/mem_defrag.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mempolicy.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pagewalk.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/sort.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
 
+#include "internal.h"
 #include "mm_slot.h"
 
 #define CREATE_TRACE_POINTS
@@ -54,7 +76,7 @@ static unsigned int kcontigd_pages_to_scan __read_mostly = 4096;
 static unsigned int kcontigd_max_anchored_percent __read_mostly = 50;
 
 #define KCONTIGD_SLEEP_MS_MAX		(3600U * 1000U)
-#define KCONTIGD_PAGES_TO_SCAN_MAX	(1U << 20)
+#define KCONTIGD_PAGES_TO_SCAN_MAX	BIT(20)
 
 struct kcontigd_mm_slot {
 	struct mm_slot slot;
@@ -138,6 +160,8 @@ static void kcontigd_free_slot(struct kcontigd_mm_slot *mm_slot)
 	mmdrop(mm);
 }
 
+static void contig_drop_anchors(struct mm_struct *mm, unsigned long generation);
+
 /**
  * __mem_defrag_exit - drop an exiting mm from kcontigd
  * @mm: the mm, whose mm_users has dropped to zero
@@ -155,6 +179,7 @@ void __mem_defrag_exit(struct mm_struct *mm)
 
 	if (mm_slot)
 		kcontigd_free_slot(mm_slot);
+	contig_drop_anchors(mm, 0);
 }
 
 /**
@@ -226,127 +251,6 @@ static struct mm_struct *kcontigd_next_mm(void)
 	}
 }
 
-/* Visit one registered mm; the caller holds an mm_users reference. */
-static void kcontigd_scan_mm(struct mm_struct *mm)
-{
-	struct kcontigd_mm_slot *unused = NULL;
-	struct vm_area_struct *vma;
-	unsigned int nr_vmas = 0;
-	VMA_ITERATOR(vmi, mm, 0);
-
-	mmap_read_lock(mm);
-	for_each_vma(vmi, vma) {
-		if (vma->vm_flags & VM_CONTIG)
-			nr_vmas++;
-	}
-	trace_kcontigd_scan_mm(mm, nr_vmas);
-
-	/* Under the read lock: madvise() cannot register concurrently. */
-	if (!nr_vmas) {
-		spin_lock(&kcontigd_mm_lock);
-		unused = kcontigd_unlink_mm(mm);
-		spin_unlock(&kcontigd_mm_lock);
-	}
-	mmap_read_unlock(mm);
-
-	if (unused)
-		kcontigd_free_slot(unused);
-}
-
-/* One full pass over the mms registered when it starts. */
-static void kcontigd_do_scan(void)
-{
-	unsigned int nr;
-
-	spin_lock(&kcontigd_mm_lock);
-	nr = kcontigd_nr_mms;
-	spin_unlock(&kcontigd_mm_lock);
-
-	while (nr-- && !kthread_should_stop()) {
-		struct mm_struct *mm = kcontigd_next_mm();
-
-		if (!mm)
-			break;
-		kcontigd_scan_mm(mm);
-		mmput(mm);
-		cond_resched();
-	}
-	WRITE_ONCE(kcontigd_full_scans, kcontigd_full_scans + 1);
-}
-
-static bool kcontigd_should_wake(void)
-{
-	return kthread_should_stop() || READ_ONCE(kcontigd_wake_pending);
-}
-
-static void kcontigd_wait_work(void)
-{
-	if (kcontigd_has_mms()) {
-		unsigned int ms = READ_ONCE(kcontigd_scan_sleep_millisecs);
-
-		trace_kcontigd_sleep(ms);
-		wait_event_freezable_timeout(kcontigd_wait,
-					     kcontigd_should_wake(),
-					     msecs_to_jiffies(ms));
-	} else {
-		/* Nothing registered: no timer, only madvise() wakes us. */
-		trace_kcontigd_sleep(0);
-		wait_event_freezable(kcontigd_wait, kcontigd_should_wake());
-	}
-	trace_kcontigd_wake(kcontigd_full_scans);
-}
-
-static int kcontigd(void *none)
-{
-	set_freezable();
-	set_user_nice(current, MAX_NICE);
-
-	while (!kthread_should_stop()) {
-		WRITE_ONCE(kcontigd_wake_pending, false);
-		if (kcontigd_has_mms())
-			kcontigd_do_scan();
-		kcontigd_wait_work();
-	}
-	return 0;
-}
-
-/* Start or stop the thread to match kcontigd_enabled; caller holds the mutex. */
-static int kcontigd_start_stop_locked(void)
-{
-	struct task_struct *thread;
-
-	lockdep_assert_held(&kcontigd_start_stop_lock);
-	if (kcontigd_enabled && !kcontigd_thread) {
-		thread = kthread_run(kcontigd, NULL, "kcontigd");
-		if (IS_ERR(thread)) {
-			pr_err("cannot start the kcontigd thread: %ld\n",
-			       PTR_ERR(thread));
-			return PTR_ERR(thread);
-		}
-		kcontigd_thread = thread;
-	} else if (!kcontigd_enabled && kcontigd_thread) {
-		kthread_stop(kcontigd_thread);
-		kcontigd_thread = NULL;
-	}
-	return 0;
-}
-
-/* Set kcontigd_enabled and start or stop the thread; on error keep the old. */
-static int kcontigd_set_enabled(bool enable)
-{
-	bool old;
-	int err;
-
-	mutex_lock(&kcontigd_start_stop_lock);
-	old = kcontigd_enabled;
-	WRITE_ONCE(kcontigd_enabled, enable);
-	err = kcontigd_start_stop_locked();
-	if (err)
-		WRITE_ONCE(kcontigd_enabled, old);
-	mutex_unlock(&kcontigd_start_stop_lock);
-	return err;
-}
-
 /* Contiguity statistics of one vma: see "Contiguity metrics" in the docs. */
 struct contig_stats {
 	unsigned long resident;		/* pages mapped */
@@ -355,12 +259,26 @@ struct contig_stats {
 	unsigned long cur_len;		/* pages in the current run */
 	unsigned long next_vpn;		/* vpn that would extend the run */
 	unsigned long next_pfn;		/* pfn that would extend the run */
+	/* optional */
+	unsigned long *node_pages;	/* resident pages per node */
+	bool anchored;			/* count in_place against: */
+	unsigned long anchor_vpn, anchor_pfn;
+	unsigned long in_place;
+	unsigned int *lens;		/* lengths of the first max_lens runs */
+	unsigned long max_lens;
 };
+
+static void contig_stats_end_run(struct contig_stats *st)
+{
+	if (st->lens && st->cur_len && st->runs <= st->max_lens)
+		st->lens[st->runs - 1] = st->cur_len;
+}
 
 /*
  * Account @nr pages mapped from @vpn on to consecutive pfns from @pfn. A
  * run goes on while both the virtual and the physical page numbers
- * increase by one per page; calls come in increasing @vpn order.
+ * increase by one per page; calls come in increasing @vpn order. Call
+ * contig_stats_end_run() after the last one.
  */
 static void contig_stats_add(struct contig_stats *st, unsigned long vpn,
 			     unsigned long pfn, unsigned long nr)
@@ -370,6 +288,7 @@ static void contig_stats_add(struct contig_stats *st, unsigned long vpn,
 	if (st->cur_len && vpn == st->next_vpn && pfn == st->next_pfn) {
 		st->cur_len += nr;
 	} else {
+		contig_stats_end_run(st);
 		st->runs++;
 		st->cur_len = nr;
 	}
@@ -377,6 +296,33 @@ static void contig_stats_add(struct contig_stats *st, unsigned long vpn,
 	st->resident += nr;
 	st->next_vpn = vpn + nr;
 	st->next_pfn = pfn + nr;
+	if (st->node_pages)
+		st->node_pages[pfn_to_nid(pfn)] += nr;
+	/* A chunk is consecutive in both spaces: all in place or none. */
+	if (st->anchored && pfn - st->anchor_pfn == vpn - st->anchor_vpn)
+		st->in_place += nr;
+}
+
+static int contig_cmp_desc(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * R99: the fewest runs whose pages cover 99% of @resident, from the @nr
+ * run lengths in @lens (sorted in place, longest first).
+ */
+static unsigned long contig_r99(unsigned int *lens, unsigned long nr,
+				unsigned long resident)
+{
+	unsigned long need = DIV_ROUND_UP(resident * 99, 100), covered = 0, i;
+
+	sort(lens, nr, sizeof(*lens), contig_cmp_desc, NULL);
+	for (i = 0; i < nr && covered < need; i++)
+		covered += lens[i];
+	return i;
 }
 
 static int contig_stats_pmd_entry(pmd_t *pmd, unsigned long addr,
@@ -422,19 +368,1027 @@ static const struct mm_walk_ops contig_stats_walk_ops = {
 	.walk_lock	= PGWALK_RDLOCK,
 };
 
+/* ------------------------------------------------------------------ anchors */
+
+enum contig_state {
+	CONTIG_PENDING,		/* registered, no anchor yet */
+	CONTIG_WORKING,		/* anchored, pages being moved */
+	CONTIG_DONE,		/* last walk left nothing to move */
+	CONTIG_BLOCKED,		/* no range can hold it: see ->reason */
+};
+
+static const char * const contig_state_names[] = {
+	[CONTIG_PENDING] = "pending",
+	[CONTIG_WORKING] = "working",
+	[CONTIG_DONE] = "done",
+	[CONTIG_BLOCKED] = "blocked",
+};
+
+/*
+ * kcontigd's view of one VM_CONTIG vma, keyed by (mm, vm_start, vm_end) and
+ * revalidated against the vma under the mmap lock at every visit. While
+ * anchored, [anchor_pfn, anchor_pfn + nr) is in contig_anchor_tree and no
+ * other anchor overlaps it: the page at vpn belongs on
+ * anchor_pfn + vpn - anchor_vpn.
+ */
+struct contig_anchor {
+	struct interval_tree_node range;	/* target pfns, when anchored */
+	struct list_head list;			/* in contig_anchors */
+	struct mm_struct *mm;			/* compared, not referenced */
+	unsigned long vm_start, vm_end;
+	unsigned long anchor_vpn, anchor_pfn;
+	bool anchored;
+	enum contig_state state;
+	const char *reason;			/* why blocked, or holes */
+	unsigned long generation;		/* last pass that saw the vma */
+	unsigned long cursor;			/* next address to visit */
+	unsigned int reanchors;
+	unsigned int backoff;			/* passes between done checks */
+	unsigned long next_check;		/* full_scans of the next check */
+	struct contig_walk {			/* the walk in progress */
+		unsigned long in_place, moved, holes, failed;
+	} walk;
+	/* the last complete walk */
+	unsigned long in_place, holes;
+};
+
+/*
+ * contig_anchor_lock protects contig_anchor_tree, contig_anchors, the
+ * anchored page count and every field of every anchor. It is a leaf lock
+ * (see the top of this file) and is never held across page moves.
+ */
+static DEFINE_SPINLOCK(contig_anchor_lock);
+static struct rb_root_cached contig_anchor_tree = RB_ROOT_CACHED;
+static LIST_HEAD(contig_anchors);
+static unsigned long contig_anchored_pages;
+static unsigned long contig_nr_anchors;
+
+/* Counters, written by kcontigd only. */
+static unsigned long kcontigd_pages_exchanged;
+static unsigned long kcontigd_pages_migrated;
+static unsigned long kcontigd_pages_failed;
+static unsigned long kcontigd_thp_split;
+static unsigned long kcontigd_reanchors;
+
+#define CONTIG_MAX_REANCHORS	3
+/* The longest kcontigd holds one mm's mmap lock in one go. */
+#define CONTIG_LOCK_HOLD_MS	20
+#define CONTIG_MAX_BACKOFF	32
+#define CONTIG_FINE_CANDIDATES	8
+
+static inline unsigned long contig_anchor_nr(struct contig_anchor *a)
+{
+	return (a->vm_end - a->vm_start) >> PAGE_SHIFT;
+}
+
+/* The target frame of the page at @addr. */
+static inline unsigned long contig_target(struct contig_anchor *a,
+					  unsigned long addr)
+{
+	return a->anchor_pfn + (addr >> PAGE_SHIFT) - a->anchor_vpn;
+}
+
+static struct contig_anchor *contig_anchor_find(struct mm_struct *mm,
+						unsigned long start,
+						unsigned long end)
+{
+	struct contig_anchor *a;
+
+	lockdep_assert_held(&contig_anchor_lock);
+	list_for_each_entry(a, &contig_anchors, list)
+		if (a->mm == mm && a->vm_start == start && a->vm_end == end)
+			return a;
+	return NULL;
+}
+
+/* Take @a out of the range tree; its pages are free to others' anchors. */
+static void contig_unanchor(struct contig_anchor *a)
+{
+	lockdep_assert_held(&contig_anchor_lock);
+	if (!a->anchored)
+		return;
+	interval_tree_remove(&a->range, &contig_anchor_tree);
+	contig_anchored_pages -= contig_anchor_nr(a);
+	contig_nr_anchors--;
+	a->anchored = false;
+}
+
+/* Drop the anchors of @mm not seen in pass @generation (all if 0). */
+static void contig_drop_anchors(struct mm_struct *mm, unsigned long generation)
+{
+	struct contig_anchor *a, *tmp;
+	LIST_HEAD(dead);
+
+	spin_lock(&contig_anchor_lock);
+	list_for_each_entry_safe(a, tmp, &contig_anchors, list) {
+		if (a->mm != mm || (generation && a->generation == generation))
+			continue;
+		contig_unanchor(a);
+		list_move(&a->list, &dead);
+	}
+	spin_unlock(&contig_anchor_lock);
+
+	list_for_each_entry_safe(a, tmp, &dead, list)
+		kfree(a);
+}
+
+/* The anchor of @vma, created pending if it has none. */
+static struct contig_anchor *contig_anchor_get(struct vm_area_struct *vma,
+					       unsigned long generation)
+{
+	struct contig_anchor *a, *new;
+
+	spin_lock(&contig_anchor_lock);
+	a = contig_anchor_find(vma->vm_mm, vma->vm_start, vma->vm_end);
+	if (a)
+		a->generation = generation;
+	spin_unlock(&contig_anchor_lock);
+	if (a)
+		return a;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL);
+	if (!new)
+		return NULL;
+	new->mm = vma->vm_mm;
+	new->vm_start = vma->vm_start;
+	new->vm_end = vma->vm_end;
+	new->state = CONTIG_PENDING;
+	new->generation = generation;
+	new->cursor = vma->vm_start;
+	spin_lock(&contig_anchor_lock);
+	list_add_tail(&new->list, &contig_anchors);
+	spin_unlock(&contig_anchor_lock);
+	return new;
+}
+
+static void contig_set_state(struct contig_anchor *a, enum contig_state state,
+			     const char *reason)
+{
+	spin_lock(&contig_anchor_lock);
+	a->state = state;
+	a->reason = reason;
+	spin_unlock(&contig_anchor_lock);
+}
+
+/* The node @vma's memory should be on: its bound policy, else the majority. */
+static int contig_vma_node(struct vm_area_struct *vma)
+{
+	struct contig_stats st = { };
+	int nid, best = NUMA_NO_NODE;
+
+#ifdef CONFIG_NUMA
+	struct mempolicy *pol = vma->vm_policy;
+
+	if (pol && (pol->mode == MPOL_BIND || pol->mode == MPOL_PREFERRED) &&
+	    !nodes_empty(pol->nodes))
+		return first_node(pol->nodes);
+#endif
+	st.node_pages = kcalloc(nr_node_ids, sizeof(*st.node_pages),
+				GFP_KERNEL);
+	if (!st.node_pages)
+		return numa_node_id();
+	walk_page_range_vma(vma, vma->vm_start, vma->vm_end,
+			    &contig_stats_walk_ops, &st);
+	for_each_node(nid)
+		if (best == NUMA_NO_NODE ||
+		    st.node_pages[nid] > st.node_pages[best])
+			best = nid;
+	kfree(st.node_pages);
+	if (best == NUMA_NO_NODE || !node_online(best))
+		best = numa_node_id();
+	return best;
+}
+
+/* The largest zone of @nid that could hold @nr pages. */
+static struct zone *contig_pick_zone(int nid, unsigned long nr)
+{
+	struct zone *zone, *best = NULL;
+	pg_data_t *pgdat = NODE_DATA(nid);
+	int z;
+
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		zone = &pgdat->node_zones[z];
+		if (!populated_zone(zone) || zone->spanned_pages < nr)
+			continue;
+		if (!best || zone_managed_pages(zone) >= zone_managed_pages(best))
+			best = zone;
+	}
+	return best;
+}
+
+/* 1 for a pageblock that is not movable (or not online), else 0. */
+static unsigned int contig_block_bad(unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	int mt;
+
+	if (!page)
+		return 1;
+	mt = get_pageblock_migratetype(page);
+	return !(mt == MIGRATE_MOVABLE || is_migrate_cma(mt));
+}
+
+/* Fine score of one candidate range: what its pages are now. */
+struct contig_candidate {
+	unsigned long pfn;
+	unsigned long coarse;		/* non-movable pageblocks */
+	unsigned long unmovable;	/* pages that cannot be moved */
+	unsigned long free;		/* free pages */
+	unsigned long own;		/* pages of the vma already there */
+};
+
+static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
+			      struct vm_area_struct *vma)
+{
+	unsigned long pfn = c->pfn, end = c->pfn + nr;
+
+	c->unmovable = 0;
+	c->free = 0;
+	c->own = 0;
+	while (pfn < end) {
+		struct page *page = pfn_to_online_page(pfn), *head;
+
+		if (!page) {
+			c->unmovable++;
+			pfn++;
+			continue;
+		}
+		if (PageBuddy(page)) {
+			unsigned long n = 1UL << min_t(unsigned int,
+						       buddy_order_unsafe(page),
+						       MAX_PAGE_ORDER);
+
+			n = min(n, end - pfn);
+			c->free += n;
+			pfn += n;
+			continue;
+		}
+		/*
+		 * No reference is held: racy reads of page flags and mapping,
+		 * as compaction's scanners do. Good enough to rank ranges.
+		 */
+		head = compound_head(page);
+		if (PageReserved(page) || (!PageLRU(head) && page_count(page)))
+			c->unmovable++;
+		else if (vma->anon_vma && READ_ONCE(head->mapping) ==
+			 (void *)vma->anon_vma + PAGE_MAPPING_ANON)
+			c->own++;
+		pfn++;
+		if (!(pfn & 1023))
+			cond_resched();
+	}
+}
+
+/* Better: fewer unmovable pages, then more free and own pages. */
+static bool contig_candidate_better(struct contig_candidate *a,
+				    struct contig_candidate *b)
+{
+	if (a->unmovable != b->unmovable)
+		return a->unmovable < b->unmovable;
+	return a->free + a->own > b->free + b->own;
+}
+
+/*
+ * The first pfn at or after @zstart congruent with @vpn modulo @align (a
+ * power of two), so that the vma maps its target with PMDs (or PUDs).
+ */
+static inline unsigned long contig_first_candidate(unsigned long zstart,
+						   unsigned long vpn,
+						   unsigned long align)
+{
+	return zstart + ((vpn - zstart) & (align - 1));
+}
+
+/* Does [pfn, pfn + nr) overlap an anchor (including @a's own)? */
+static bool contig_range_taken(unsigned long pfn, unsigned long nr)
+{
+	lockdep_assert_held(&contig_anchor_lock);
+	return interval_tree_iter_first(&contig_anchor_tree, pfn,
+					pfn + nr - 1);
+}
+
+/*
+ * Choose the anchor pfn for @vma: a range of one zone of the vma's node,
+ * congruent with the virtual address modulo 2 MiB (1 GiB for vmas of 1 GiB
+ * or more), overlapping no anchor (@vma's current one included, so a
+ * re-anchor moves elsewhere). Candidates are ranked by their non-movable
+ * pageblocks through prefix sums over the zone's pageblocks, then the best
+ * few by what their pages are now. Returns 0 with @chosen filled in, or
+ * -ENOSPC with *@reason set.
+ */
+static int kcontigd_choose_anchor(struct vm_area_struct *vma,
+				  struct contig_candidate *chosen,
+				  const char **reason)
+{
+	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
+	unsigned long align = nr >= (SZ_1G >> PAGE_SHIFT) ?
+			      (SZ_1G >> PAGE_SHIFT) : HPAGE_PMD_NR;
+	struct contig_candidate best[CONTIG_FINE_CANDIDATES];
+	unsigned long zstart, zend, base, nr_blocks, pfn, i;
+	unsigned int nr_best = 0, worst;
+	unsigned long *bad;
+	struct zone *zone;
+	int nid;
+
+	nid = contig_vma_node(vma);
+	zone = contig_pick_zone(nid, nr);
+	if (!zone) {
+		*reason = "larger-than-zone";
+		return -ENOSPC;
+	}
+
+	zstart = zone->zone_start_pfn;
+	zend = zone_end_pfn(zone);
+	base = pageblock_start_pfn(zstart);
+	nr_blocks = DIV_ROUND_UP(zend - base, pageblock_nr_pages);
+	bad = kvmalloc_array(nr_blocks + 1, sizeof(*bad), GFP_KERNEL);
+	if (!bad) {
+		*reason = "no-memory";
+		return -ENOSPC;
+	}
+	/* bad[i]: non-movable pageblocks among the zone's first i. */
+	bad[0] = 0;
+	for (i = 0; i < nr_blocks; i++) {
+		bad[i + 1] = bad[i] +
+			     contig_block_bad(base + i * pageblock_nr_pages);
+		if (!(i & 255))
+			cond_resched();
+	}
+
+	/* Congruent candidates: pfn == vpn (mod align). */
+	pfn = contig_first_candidate(zstart, vpn, align);
+	spin_lock(&contig_anchor_lock);
+	for (; pfn + nr <= zend; pfn += align) {
+		struct contig_candidate c = {
+			.pfn = pfn,
+			.coarse = bad[(pfn + nr - 1 - base) / pageblock_nr_pages + 1] -
+				  bad[(pfn - base) / pageblock_nr_pages],
+		};
+
+		if (contig_range_taken(pfn, nr))
+			continue;
+		if (nr_best < CONTIG_FINE_CANDIDATES) {
+			best[nr_best++] = c;
+			continue;
+		}
+		for (worst = 0, i = 1; i < nr_best; i++)
+			if (best[i].coarse > best[worst].coarse)
+				worst = i;
+		if (c.coarse < best[worst].coarse)
+			best[worst] = c;
+	}
+	spin_unlock(&contig_anchor_lock);
+	kvfree(bad);
+
+	if (!nr_best) {
+		*reason = "no-free-range";
+		return -ENOSPC;
+	}
+	for (i = 0; i < nr_best; i++) {
+		contig_score_fine(&best[i], nr, vma);
+		if (!i || contig_candidate_better(&best[i], chosen))
+			*chosen = best[i];
+	}
+	trace_kcontigd_anchor(vma->vm_mm, vma->vm_start, vma->vm_end,
+			      chosen->pfn, nid, chosen->unmovable,
+			      chosen->free);
+	return 0;
+}
+
+/*
+ * Anchor @a at @pfn, replacing its current anchor if it has one, within
+ * the max_anchored_percent limit. Returns 0 or -ENOSPC.
+ */
+static int contig_install_anchor(struct vm_area_struct *vma,
+				 struct contig_anchor *a, unsigned long pfn)
+{
+	unsigned long nr = vma_pages(vma), limit;
+	int err = 0;
+
+	limit = totalram_pages() / 100 *
+		READ_ONCE(kcontigd_max_anchored_percent);
+	spin_lock(&contig_anchor_lock);
+	if (contig_anchored_pages - (a->anchored ? nr : 0) + nr > limit ||
+	    contig_range_taken(pfn, nr)) {
+		err = -ENOSPC;
+	} else {
+		contig_unanchor(a);
+		a->anchor_vpn = vma->vm_start >> PAGE_SHIFT;
+		a->anchor_pfn = pfn;
+		a->range.start = pfn;
+		a->range.last = pfn + nr - 1;
+		interval_tree_insert(&a->range, &contig_anchor_tree);
+		a->anchored = true;
+		contig_anchored_pages += nr;
+		contig_nr_anchors++;
+		a->state = CONTIG_WORKING;
+		a->reason = NULL;
+		a->cursor = vma->vm_start;
+		a->walk = (struct contig_walk){ };
+		a->backoff = 1;
+	}
+	spin_unlock(&contig_anchor_lock);
+	if (!err)
+		count_vm_event(CONTIG_ANCHORS);
+	return err;
+}
+
+/* Give @a its first anchor; blocked with a reason when none fits. */
+static int contig_anchor_vma(struct vm_area_struct *vma,
+			     struct contig_anchor *a)
+{
+	struct contig_candidate c = { };
+	const char *reason = NULL;
+	int err;
+
+	err = kcontigd_choose_anchor(vma, &c, &reason);
+	if (!err) {
+		err = contig_install_anchor(vma, a, c.pfn);
+		if (err)
+			reason = "anchor-limit";
+	}
+	if (err) {
+		contig_set_state(a, CONTIG_BLOCKED, reason);
+		trace_kcontigd_blocked(vma->vm_mm, vma->vm_start, reason);
+	}
+	return err;
+}
+
+/* ----------------------------------------------------------- defrag loop */
+
+enum contig_outcome {
+	CONTIG_ABSENT,		/* nothing mapped */
+	CONTIG_IN_PLACE,
+	CONTIG_EXCHANGED,
+	CONTIG_MIGRATED,
+	CONTIG_SPLIT,		/* a THP was split, visit again */
+	CONTIG_HOLE,		/* cannot be moved there: see reason */
+	CONTIG_FAILED,		/* transient, retry on a later walk */
+};
+
+static const char * const contig_outcome_names[] = {
+	[CONTIG_ABSENT] = "absent",
+	[CONTIG_IN_PLACE] = "in_place",
+	[CONTIG_EXCHANGED] = "exchanged",
+	[CONTIG_MIGRATED] = "migrated",
+	[CONTIG_SPLIT] = "split",
+	[CONTIG_HOLE] = "hole",
+	[CONTIG_FAILED] = "failed",
+};
+
+/*
+ * Move the order-0 folio of @page onto frame @target. The caller's
+ * reference on it is consumed.
+ */
+static enum contig_outcome contig_move_small(struct page *page,
+					     unsigned long target,
+					     const char **why)
+{
+	enum contig_outcome out = CONTIG_HOLE;
+	struct page *tpage = pfn_to_online_page(target);
+	struct folio *tfolio;
+	int rc;
+
+	if (!tpage) {
+		*why = "offline";
+		goto put;
+	}
+	if (folio_maybe_dma_pinned(page_folio(page))) {
+		*why = "pinned";
+		goto put;
+	}
+	if (!PageBuddy(tpage) && get_page_unless_zero(tpage)) {
+		tfolio = page_folio(tpage);
+		if (!folio_test_large(tfolio) && folio_test_lru(tfolio)) {
+			rc = exchange_pages(page, tpage, MIGRATE_ASYNC);
+			folio_put(tfolio);
+			switch (rc) {
+			case 0:
+				out = CONTIG_EXCHANGED;
+				goto put;
+			case -EBUSY:
+				*why = "target-pinned";
+				goto put;
+			case -EPERM:
+				*why = "mlocked";
+				goto put;
+			case -EOPNOTSUPP:
+				break;		/* migration may know how */
+			default:
+				*why = "busy";
+				out = CONTIG_FAILED;
+				goto put;
+			}
+		} else {
+			bool movable = folio_test_lru(tfolio) ||
+				       __folio_test_movable(tfolio);
+
+			folio_put(tfolio);
+			if (!movable) {
+				*why = "unmovable";
+				goto put;
+			}
+		}
+	}
+	/* Free, or an occupant only migration can move away. */
+	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
+	if (!rc)
+		return CONTIG_MIGRATED;
+	*why = rc == -EBUSY ? "unmovable" : "busy";
+	return rc == -EBUSY ? CONTIG_HOLE : CONTIG_FAILED;
+put:
+	put_page(page);
+	return out;
+}
+
+/*
+ * A large folio: move a PMD-mapped THP whole onto its target, else split
+ * it. The caller's reference on @folio is consumed.
+ */
+static enum contig_outcome contig_move_large(struct folio *folio,
+					     struct page *page, bool pmd_mapped,
+					     unsigned long target,
+					     const char **why)
+{
+	enum contig_outcome out = CONTIG_SPLIT;
+	struct page *tpage;
+	int rc;
+
+	if (pmd_mapped && folio_order(folio) == HPAGE_PMD_ORDER &&
+	    page == folio_page(folio, 0) && IS_ALIGNED(target, HPAGE_PMD_NR) &&
+	    !folio_maybe_dma_pinned(folio)) {
+		tpage = pfn_to_online_page(target);
+		if (tpage && !PageBuddy(tpage) && get_page_unless_zero(tpage)) {
+			struct folio *tfolio = page_folio(tpage);
+
+			rc = -EINVAL;
+			if (folio_order(tfolio) == HPAGE_PMD_ORDER &&
+			    tpage == folio_page(tfolio, 0) &&
+			    folio_test_lru(tfolio))
+				rc = exchange_pages(page, tpage, MIGRATE_ASYNC);
+			folio_put(tfolio);
+			if (!rc) {
+				out = CONTIG_EXCHANGED;
+				goto put;
+			}
+		}
+		/* A free aligned block: migrate the THP into it whole. */
+		if (tpage && PageBuddy(tpage) &&
+		    buddy_order_unsafe(tpage) >= HPAGE_PMD_ORDER) {
+			rc = exchange_fallback_migrate(page, target,
+						       MIGRATE_SYNC_LIGHT);
+			*why = rc ? "busy" : NULL;
+			return rc ? CONTIG_FAILED : CONTIG_MIGRATED;
+		}
+	}
+	/* Split it and move its pages one by one. */
+	if (!folio_trylock(folio)) {
+		*why = "busy";
+		out = CONTIG_FAILED;
+		goto put;
+	}
+	rc = split_folio(folio);
+	folio_unlock(folio);
+	if (rc) {
+		bool pinned = folio_maybe_dma_pinned(folio);
+
+		*why = pinned ? "pinned" : "split-failed";
+		out = pinned ? CONTIG_HOLE : CONTIG_FAILED;
+		goto put;
+	}
+	WRITE_ONCE(kcontigd_thp_split, kcontigd_thp_split + 1);
+put:
+	folio_put(folio);
+	return out;
+}
+
+/*
+ * Put the page mapped at @addr onto its target. *@nr_pages is set to the
+ * pages the visit covered (0 after a split: visit @addr again).
+ */
+static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
+					   struct contig_anchor *a,
+					   unsigned long addr,
+					   unsigned long *nr_pages,
+					   unsigned long *pfn,
+					   const char **why)
+{
+	enum contig_outcome out;
+	struct folio_walk fw;
+	struct folio *folio;
+	struct page *page;
+	unsigned long target = contig_target(a, addr);
+	bool pmd_mapped;
+
+	*nr_pages = 1;
+	folio = folio_walk_start(&fw, vma, addr, 0);
+	if (!folio)
+		return CONTIG_ABSENT;
+	page = fw.page;
+	*pfn = page_to_pfn(page);
+	pmd_mapped = fw.level == FW_LEVEL_PMD;
+	if (pmd_mapped)
+		*nr_pages = min_t(unsigned long,
+				  folio_nr_pages(folio) - folio_page_idx(folio, page),
+				  (vma->vm_end - addr) >> PAGE_SHIFT);
+	if (page_to_pfn(page) == target) {
+		folio_walk_end(&fw, vma);
+		return CONTIG_IN_PLACE;
+	}
+	if (pmd_mapped) {
+		/* In place only as a whole: a PMD maps one frame range. */
+		*nr_pages = 1;
+	}
+	folio_get(folio);
+	folio_walk_end(&fw, vma);
+
+	/* The move functions consume the reference. */
+	if (folio_test_ksm(folio) || folio_is_zone_device(folio)) {
+		*why = "unsupported";
+		out = CONTIG_HOLE;
+		folio_put(folio);
+	} else if (folio_test_large(folio)) {
+		long nr = folio_nr_pages(folio);
+
+		out = contig_move_large(folio, page, pmd_mapped, target, why);
+		if (out == CONTIG_SPLIT)
+			*nr_pages = 0;
+		else if (out != CONTIG_FAILED && out != CONTIG_HOLE)
+			*nr_pages = nr;
+	} else {
+		out = contig_move_small(page, target, why);
+	}
+	return out;
+}
+
+/* A walk reached the end of the vma: decide what comes next. */
+static void contig_finish_walk(struct vm_area_struct *vma,
+			       struct contig_anchor *a)
+{
+	unsigned long resident = a->walk.in_place + a->walk.holes +
+				 a->walk.failed;
+	bool reanchor = false;
+
+	spin_lock(&contig_anchor_lock);
+	a->in_place = a->walk.in_place;
+	a->holes = a->walk.holes;
+	a->cursor = vma->vm_start;
+	if (!a->walk.failed && !a->walk.moved) {
+		/* Stable: everything in place or a hole. */
+		a->state = CONTIG_DONE;
+		a->reason = a->walk.holes ? "holes" : NULL;
+		a->next_check = kcontigd_full_scans + a->backoff;
+		a->backoff = min(a->backoff * 2, CONTIG_MAX_BACKOFF);
+	} else if (!a->walk.moved && a->walk.holes * 64 > resident &&
+		   a->reanchors < CONTIG_MAX_REANCHORS) {
+		reanchor = true;
+	} else {
+		a->state = CONTIG_WORKING;
+		a->backoff = 1;
+	}
+	a->walk = (struct contig_walk){ };
+	spin_unlock(&contig_anchor_lock);
+
+	trace_kcontigd_vma_end(vma->vm_mm, vma->vm_start, a->in_place,
+			       a->holes, contig_state_names[a->state]);
+	if (a->state == CONTIG_DONE && !a->holes)
+		count_vm_event(CONTIG_VMAS_DONE);
+
+	if (reanchor) {
+		struct contig_candidate c = { };
+		const char *reason;
+
+		spin_lock(&contig_anchor_lock);
+		a->reanchors++;
+		spin_unlock(&contig_anchor_lock);
+		/* The old range is still taken: the new one lies elsewhere. */
+		if (!kcontigd_choose_anchor(vma, &c, &reason) &&
+		    !contig_install_anchor(vma, a, c.pfn)) {
+			WRITE_ONCE(kcontigd_reanchors, kcontigd_reanchors + 1);
+			count_vm_event(CONTIG_REANCHORS);
+		} else {
+			contig_set_state(a, CONTIG_DONE, "holes");
+		}
+	}
+}
+
+/*
+ * Work on one vma for at most @budget page visits. Returns the visits
+ * made; *@moved counts the pages that moved.
+ */
+static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
+					 struct contig_anchor *a,
+					 unsigned long budget,
+					 unsigned long deadline,
+					 unsigned long *moved)
+{
+	unsigned long addr, visits = 0, nr, pfn = 0;
+	enum contig_outcome out;
+	const char *why;
+
+	if (!a->anchored) {
+		/* Retry a blocked vma every CONTIG_MAX_BACKOFF passes. */
+		if (a->state == CONTIG_BLOCKED &&
+		    kcontigd_full_scans % CONTIG_MAX_BACKOFF)
+			return 1;
+		if (contig_anchor_vma(vma, a))
+			return 1;
+	}
+	if (a->state == CONTIG_DONE) {
+		if (time_before(kcontigd_full_scans, a->next_check))
+			return 1;
+		contig_set_state(a, CONTIG_WORKING, NULL);
+	}
+	if (a->cursor == vma->vm_start)
+		trace_kcontigd_vma_start(vma->vm_mm, vma->vm_start,
+					 a->anchor_pfn, a->reanchors);
+
+	for (addr = a->cursor; addr < vma->vm_end && visits < budget;
+	     addr += nr << PAGE_SHIFT) {
+		/* Let writers and other mms in: resume here next pass. */
+		if (kthread_should_stop() || mmap_lock_is_contended(vma->vm_mm) ||
+		    time_after(jiffies, deadline))
+			break;
+		why = NULL;
+		out = contig_move_one(vma, a, addr, &nr, &pfn, &why);
+		visits += max(nr, 1UL);
+		switch (out) {
+		case CONTIG_ABSENT:
+			break;
+		case CONTIG_IN_PLACE:
+			a->walk.in_place += nr;
+			count_vm_events(CONTIG_PAGES_IN_PLACE, nr);
+			break;
+		case CONTIG_EXCHANGED:
+		case CONTIG_MIGRATED:
+			a->walk.in_place += nr;
+			a->walk.moved += nr;
+			*moved += nr;
+			if (out == CONTIG_EXCHANGED) {
+				WRITE_ONCE(kcontigd_pages_exchanged,
+					   kcontigd_pages_exchanged + nr);
+				count_vm_events(CONTIG_PAGES_EXCHANGED, nr);
+			} else {
+				WRITE_ONCE(kcontigd_pages_migrated,
+					   kcontigd_pages_migrated + nr);
+				count_vm_events(CONTIG_PAGES_MIGRATED, nr);
+			}
+			break;
+		case CONTIG_SPLIT:
+			a->walk.moved++;	/* progress: visit again */
+			*moved += 1;
+			break;
+		case CONTIG_HOLE:
+			a->walk.holes += nr;
+			break;
+		case CONTIG_FAILED:
+			a->walk.failed += nr;
+			WRITE_ONCE(kcontigd_pages_failed,
+				   kcontigd_pages_failed + nr);
+			count_vm_events(CONTIG_PAGES_FAILED, nr);
+			break;
+		}
+		if (out != CONTIG_IN_PLACE && out != CONTIG_ABSENT)
+			trace_kcontigd_page(vma->vm_mm, vma->vm_start, addr,
+					    pfn, contig_target(a, addr),
+					    contig_outcome_names[out],
+					    why ? why : "");
+		cond_resched();
+	}
+	a->cursor = addr;
+	if (addr >= vma->vm_end)
+		contig_finish_walk(vma, a);
+	return visits;
+}
+
+/*
+ * Visit one registered mm; the caller holds an mm_users reference. Every
+ * VM_CONTIG vma is matched with its anchor (created if new); anchors whose
+ * vma is gone or changed are dropped. Returns the pages moved; *@budget is
+ * what remains of the pass's page visits.
+ */
+static unsigned long kcontigd_scan_mm(struct mm_struct *mm,
+				      unsigned long *budget)
+{
+	unsigned long generation = kcontigd_full_scans + 1, moved = 0, used;
+	unsigned long deadline = jiffies + msecs_to_jiffies(CONTIG_LOCK_HOLD_MS);
+	struct kcontigd_mm_slot *unused = NULL;
+	struct vm_area_struct *vma;
+	struct contig_anchor *a;
+	struct vma_iterator vmi;
+	unsigned int nr_vmas = 0;
+
+	mmap_read_lock(mm);
+	vma_iter_init(&vmi, mm, 0);
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_CONTIG))
+			continue;
+		nr_vmas++;
+		a = contig_anchor_get(vma, generation);
+		if (!a || !*budget || kthread_should_stop() ||
+		    time_after(jiffies, deadline))
+			continue;
+		used = kcontigd_defrag_vma(vma, a, *budget, deadline, &moved);
+		*budget -= min(used, *budget);
+	}
+	trace_kcontigd_scan_mm(mm, nr_vmas);
+	/* Anchors of vmas unmapped, moved, resized or un-advised. */
+	contig_drop_anchors(mm, generation);
+
+	/* Under the read lock: madvise() cannot register concurrently. */
+	if (!nr_vmas) {
+		spin_lock(&kcontigd_mm_lock);
+		unused = kcontigd_unlink_mm(mm);
+		spin_unlock(&kcontigd_mm_lock);
+	}
+	mmap_read_unlock(mm);
+
+	if (unused) {
+		kcontigd_free_slot(unused);
+		contig_drop_anchors(mm, 0);
+	}
+	return moved;
+}
+
+/* Is some anchored vma still being worked on? */
+static bool kcontigd_has_work(void)
+{
+	struct contig_anchor *a;
+	bool work = false;
+
+	spin_lock(&contig_anchor_lock);
+	list_for_each_entry(a, &contig_anchors, list) {
+		if (a->state == CONTIG_WORKING || a->state == CONTIG_PENDING) {
+			work = true;
+			break;
+		}
+	}
+	spin_unlock(&contig_anchor_lock);
+	return work;
+}
+
+/*
+ * One full pass over the mms registered when it starts, each with a budget
+ * of pages_to_scan page visits. Returns the pages moved.
+ */
+static unsigned long kcontigd_do_scan(void)
+{
+	unsigned long moved = 0, budget;
+	unsigned int nr;
+
+	spin_lock(&kcontigd_mm_lock);
+	nr = kcontigd_nr_mms;
+	spin_unlock(&kcontigd_mm_lock);
+
+	while (nr-- && !kthread_should_stop()) {
+		struct mm_struct *mm = kcontigd_next_mm();
+
+		if (!mm)
+			break;
+		budget = READ_ONCE(kcontigd_pages_to_scan);
+		moved += kcontigd_scan_mm(mm, &budget);
+		mmput(mm);
+		cond_resched();
+	}
+	WRITE_ONCE(kcontigd_full_scans, kcontigd_full_scans + 1);
+	return moved;
+}
+
+static bool kcontigd_should_wake(void)
+{
+	return kthread_should_stop() || READ_ONCE(kcontigd_wake_pending);
+}
+
+static void kcontigd_wait_work(void)
+{
+	if (kcontigd_has_mms()) {
+		unsigned int ms = READ_ONCE(kcontigd_scan_sleep_millisecs);
+
+		trace_kcontigd_sleep(ms);
+		wait_event_freezable_timeout(kcontigd_wait,
+					     kcontigd_should_wake(),
+					     msecs_to_jiffies(ms));
+	} else {
+		/* Nothing registered: no timer, only madvise() wakes us. */
+		trace_kcontigd_sleep(0);
+		wait_event_freezable(kcontigd_wait, kcontigd_should_wake());
+	}
+	trace_kcontigd_wake(kcontigd_full_scans);
+}
+
+static int kcontigd(void *none)
+{
+	set_freezable();
+	set_user_nice(current, MAX_NICE);
+
+	while (!kthread_should_stop()) {
+		unsigned long moved = 0;
+
+		WRITE_ONCE(kcontigd_wake_pending, false);
+		if (kcontigd_has_mms())
+			moved = kcontigd_do_scan();
+		/* Making progress: go on. No progress or nothing to do: sleep. */
+		if (moved && kcontigd_has_work()) {
+			try_to_freeze();
+			cond_resched();
+			continue;
+		}
+		kcontigd_wait_work();
+	}
+	return 0;
+}
+
+/* Start or stop the thread to match kcontigd_enabled; caller holds the mutex. */
+static int kcontigd_start_stop_locked(void)
+{
+	struct task_struct *thread;
+
+	lockdep_assert_held(&kcontigd_start_stop_lock);
+	if (kcontigd_enabled && !kcontigd_thread) {
+		thread = kthread_run(kcontigd, NULL, "kcontigd");
+		if (IS_ERR(thread)) {
+			pr_err("cannot start the kcontigd thread: %ld\n",
+			       PTR_ERR(thread));
+			return PTR_ERR(thread);
+		}
+		kcontigd_thread = thread;
+	} else if (!kcontigd_enabled && kcontigd_thread) {
+		kthread_stop(kcontigd_thread);
+		kcontigd_thread = NULL;
+	}
+	return 0;
+}
+
+/* Set kcontigd_enabled and start or stop the thread; on error keep the old. */
+static int kcontigd_set_enabled(bool enable)
+{
+	bool old;
+	int err;
+
+	mutex_lock(&kcontigd_start_stop_lock);
+	old = kcontigd_enabled;
+	WRITE_ONCE(kcontigd_enabled, enable);
+	err = kcontigd_start_stop_locked();
+	if (err)
+		WRITE_ONCE(kcontigd_enabled, old);
+	mutex_unlock(&kcontigd_start_stop_lock);
+	return err;
+}
+
 static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 			    bool show_anchor)
 {
 	struct contig_stats st = { };
+	enum contig_state state = CONTIG_PENDING;
+	unsigned long holes = 0, r99 = 0;
+	const char *reason = NULL;
+	struct contig_anchor *a;
 
+	spin_lock(&contig_anchor_lock);
+	a = contig_anchor_find(vma->vm_mm, vma->vm_start, vma->vm_end);
+	if (a) {
+		state = a->state;
+		reason = a->reason;
+		holes = a->holes;
+		st.anchored = a->anchored;
+		st.anchor_vpn = a->anchor_vpn;
+		st.anchor_pfn = a->anchor_pfn;
+	}
+	spin_unlock(&contig_anchor_lock);
+
+	/* Count the runs, then walk again to collect their lengths for R99. */
 	walk_page_range_vma(vma, vma->vm_start, vma->vm_end,
 			    &contig_stats_walk_ops, &st);
+	contig_stats_end_run(&st);
+	if (st.runs) {
+		struct contig_stats again = {
+			.max_lens = st.runs,
+			.lens = kvmalloc_array(st.runs, sizeof(*st.lens),
+					       GFP_KERNEL),
+		};
 
-	/* No defrag engine yet: every vma is pending and nothing is moved. */
-	seq_printf(m, "%lx-%lx state=pending resident=%lu in_place=0 runs=%lu largest=%lu",
-		   vma->vm_start, vma->vm_end, st.resident, st.runs, st.largest);
-	if (show_anchor)
-		seq_puts(m, " anchor=none");
+		if (again.lens) {
+			walk_page_range_vma(vma, vma->vm_start, vma->vm_end,
+					    &contig_stats_walk_ops, &again);
+			contig_stats_end_run(&again);
+			r99 = contig_r99(again.lens, min(again.runs, st.runs),
+					 again.resident);
+			kvfree(again.lens);
+		}
+	}
+
+	seq_printf(m, "%lx-%lx state=%s resident=%lu in_place=%lu runs=%lu largest=%lu r99=%lu holes=%lu",
+		   vma->vm_start, vma->vm_end, contig_state_names[state],
+		   st.resident, st.in_place, st.runs, st.largest, r99, holes);
+	if (reason)
+		seq_printf(m, " reason=%s", reason);
+	if (show_anchor) {
+		if (st.anchored)
+			seq_printf(m, " anchor=0x%lx:0x%lx",
+				   st.anchor_vpn << PAGE_SHIFT, st.anchor_pfn);
+		else
+			seq_puts(m, " anchor=none");
+	}
 	seq_putc(m, '\n');
 }
 
@@ -496,6 +1450,7 @@ static ssize_t enabled_store(struct kobject *kobj, struct kobj_attribute *attr,
 	err = kcontigd_set_enabled(val);
 	return err ? err : count;
 }
+
 static struct kobj_attribute enabled_attr = __ATTR_RW(enabled);
 
 /* A store to a bounded unsigned int knob: -EINVAL and no change if out. */
@@ -525,6 +1480,7 @@ static ssize_t name##_store(struct kobject *kobj,			\
 	return kcontigd_store_uint(buf, count, &kcontigd_##name,	\
 				   min, max);				\
 }									\
+									\
 static struct kobj_attribute name##_attr = __ATTR_RW(name)
 
 KCONTIGD_UINT_ATTR(scan_sleep_millisecs, 1, KCONTIGD_SLEEP_MS_MAX);
@@ -536,13 +1492,47 @@ static ssize_t full_scans_show(struct kobject *kobj,
 {
 	return sysfs_emit(buf, "%lu\n", READ_ONCE(kcontigd_full_scans));
 }
+
 static struct kobj_attribute full_scans_attr = __ATTR_RO(full_scans);
+
+#define KCONTIGD_COUNTER_ATTR(name, expr)				\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%lu\n", (unsigned long)(expr));	\
+}									\
+									\
+static struct kobj_attribute name##_attr = __ATTR_RO(name)
+
+KCONTIGD_COUNTER_ATTR(pages_exchanged, READ_ONCE(kcontigd_pages_exchanged));
+KCONTIGD_COUNTER_ATTR(pages_migrated, READ_ONCE(kcontigd_pages_migrated));
+KCONTIGD_COUNTER_ATTR(pages_failed, READ_ONCE(kcontigd_pages_failed));
+KCONTIGD_COUNTER_ATTR(thp_split, READ_ONCE(kcontigd_thp_split));
+KCONTIGD_COUNTER_ATTR(reanchors, READ_ONCE(kcontigd_reanchors));
+KCONTIGD_COUNTER_ATTR(anchors, READ_ONCE(contig_nr_anchors));
+KCONTIGD_COUNTER_ATTR(anchored_pages, READ_ONCE(contig_anchored_pages));
+
+static ssize_t pages_in_place_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	unsigned long sum = 0;
+	struct contig_anchor *a;
+
+	spin_lock(&contig_anchor_lock);
+	list_for_each_entry(a, &contig_anchors, list)
+		sum += a->in_place;
+	spin_unlock(&contig_anchor_lock);
+	return sysfs_emit(buf, "%lu\n", sum);
+}
+
+static struct kobj_attribute pages_in_place_attr = __ATTR_RO(pages_in_place);
 
 static ssize_t mms_registered_show(struct kobject *kobj,
 				   struct kobj_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%u\n", READ_ONCE(kcontigd_nr_mms));
 }
+
 static struct kobj_attribute mms_registered_attr = __ATTR_RO(mms_registered);
 
 static ssize_t running_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -551,10 +1541,11 @@ static ssize_t running_show(struct kobject *kobj, struct kobj_attribute *attr,
 	bool running;
 
 	mutex_lock(&kcontigd_start_stop_lock);
-	running = kcontigd_thread != NULL;
+	running = !!kcontigd_thread;
 	mutex_unlock(&kcontigd_start_stop_lock);
 	return sysfs_emit(buf, "%d\n", running);
 }
+
 static struct kobj_attribute running_attr = __ATTR_RO(running);
 
 static struct attribute *kcontigd_attrs[] = {
@@ -565,6 +1556,14 @@ static struct attribute *kcontigd_attrs[] = {
 	&full_scans_attr.attr,
 	&mms_registered_attr.attr,
 	&running_attr.attr,
+	&pages_exchanged_attr.attr,
+	&pages_migrated_attr.attr,
+	&pages_in_place_attr.attr,
+	&pages_failed_attr.attr,
+	&thp_split_attr.attr,
+	&anchors_attr.attr,
+	&anchored_pages_attr.attr,
+	&reanchors_attr.attr,
 	NULL,
 };
 

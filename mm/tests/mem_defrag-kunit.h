@@ -70,12 +70,107 @@ static void contig_stats_test_huge(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.largest, 514UL);
 }
 
+/* Run lengths are collected for R99, the last one at contig_stats_end_run(). */
+static void contig_stats_test_lengths(struct kunit *test)
+{
+	unsigned int lens[4] = { };
+	struct contig_stats st = { .lens = lens, .max_lens = 4 };
+
+	contig_stats_add(&st, 0, 100, 3);
+	contig_stats_add(&st, 3, 7, 1);
+	contig_stats_add(&st, 4, 8, 4);
+	contig_stats_add(&st, 9, 50, 2);
+	contig_stats_end_run(&st);
+	KUNIT_EXPECT_EQ(test, st.runs, 3UL);
+	KUNIT_EXPECT_EQ(test, lens[0], 3U);
+	KUNIT_EXPECT_EQ(test, lens[1], 5U);
+	KUNIT_EXPECT_EQ(test, lens[2], 2U);
+}
+
+/* in_place counts pages at anchor_pfn + vpn - anchor_vpn, chunk by chunk. */
+static void contig_stats_test_in_place(struct kunit *test)
+{
+	struct contig_stats st = {
+		.anchored = true, .anchor_vpn = 1000, .anchor_pfn = 5000,
+	};
+
+	contig_stats_add(&st, 1000, 5000, 1);	/* in place */
+	contig_stats_add(&st, 1001, 9999, 1);	/* not */
+	contig_stats_add(&st, 1002, 5002, 8);	/* in place, a chunk */
+	contig_stats_add(&st, 1010, 5009, 1);	/* one off */
+	KUNIT_EXPECT_EQ(test, st.in_place, 9UL);
+	KUNIT_EXPECT_EQ(test, st.resident, 11UL);
+}
+
+static void contig_r99_test(struct kunit *test)
+{
+	unsigned int one[] = { 1000 };
+	unsigned int even[100];
+	unsigned int skew[] = { 1, 1, 990, 3, 5 };
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(test, contig_r99(one, 1, 1000), 1UL);
+	KUNIT_EXPECT_EQ(test, contig_r99(one, 0, 0), 0UL);
+	/* 100 runs of 1 page: 99 runs cover 99%. */
+	for (i = 0; i < 100; i++)
+		even[i] = 1;
+	KUNIT_EXPECT_EQ(test, contig_r99(even, 100, 100), 99UL);
+	/* 1000 pages: the 990-page run alone is 99%. */
+	KUNIT_EXPECT_EQ(test, contig_r99(skew, 5, 1000), 1UL);
+	KUNIT_EXPECT_EQ(test, skew[0], 990U);	/* sorted, longest first */
+	/* Just under 99%: one more run is needed. */
+	skew[0] = 989;
+	skew[1] = 1;
+	skew[2] = 1;
+	skew[3] = 3;
+	skew[4] = 6;
+	KUNIT_EXPECT_EQ(test, contig_r99(skew, 5, 1000), 2UL);
+}
+
+/* The target frame of a page follows the anchor one to one. */
+static void contig_target_test(struct kunit *test)
+{
+	struct contig_anchor a = {
+		.anchor_vpn = 0x7f0000000UL, .anchor_pfn = 0x40200,
+	};
+
+	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x7f0000000UL << PAGE_SHIFT),
+			0x40200UL);
+	KUNIT_EXPECT_EQ(test,
+			contig_target(&a, (0x7f0000000UL + 513) << PAGE_SHIFT),
+			0x40200UL + 513);
+}
+
+static void contig_first_candidate_test(struct kunit *test)
+{
+	unsigned long vpn, zstart, pfn;
+
+	for (zstart = 0x40000; zstart < 0x40400; zstart += 0x7f) {
+		for (vpn = 0x7f0000000UL; vpn < 0x7f0000000UL + 1100;
+		     vpn += 37) {
+			pfn = contig_first_candidate(zstart, vpn, 512);
+			KUNIT_EXPECT_GE(test, pfn, zstart);
+			KUNIT_EXPECT_LT(test, pfn, zstart + 512);
+			KUNIT_EXPECT_EQ(test, (pfn - vpn) & 511, 0UL);
+		}
+	}
+	/* 1 GiB alignment for big vmas. */
+	pfn = contig_first_candidate(0x100000, 0x7f0050000UL, 1UL << 18);
+	KUNIT_EXPECT_EQ(test, (pfn - 0x7f0050000UL) & ((1UL << 18) - 1), 0UL);
+	KUNIT_EXPECT_EQ(test, pfn, 0x100000UL + 0x10000UL);
+}
+
 static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_stats_test_empty),
 	KUNIT_CASE(contig_stats_test_one_run),
 	KUNIT_CASE(contig_stats_test_pfn_break),
 	KUNIT_CASE(contig_stats_test_vpn_hole),
 	KUNIT_CASE(contig_stats_test_huge),
+	KUNIT_CASE(contig_stats_test_lengths),
+	KUNIT_CASE(contig_stats_test_in_place),
+	KUNIT_CASE(contig_r99_test),
+	KUNIT_CASE(contig_target_test),
+	KUNIT_CASE(contig_first_candidate_test),
 	{},
 };
 
@@ -83,6 +178,7 @@ static struct kunit_suite mem_defrag_test_suite = {
 	.name = "mem_defrag",
 	.test_cases = mem_defrag_test_cases,
 };
+
 kunit_test_suite(mem_defrag_test_suite);
 
 #endif /* _MEM_DEFRAG_KUNIT_H */

@@ -55,7 +55,7 @@
 static const char *cmd_name = "contigctl";
 static long page_size;
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
+static void __noreturn __printf(2, 3)
 die(int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -69,7 +69,7 @@ die(int status, const char *fmt, ...)
 	exit(status);
 }
 
-static void __attribute__((format(printf, 1, 2))) warn(const char *fmt, ...)
+static void __printf(1, 2) warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,7 +81,7 @@ static void __attribute__((format(printf, 1, 2))) warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void __attribute__((noreturn)) die_usage_hint(const char *what)
+static void __noreturn die_usage_hint(const char *what)
 {
 	if (!strcmp(cmd_name, "contigctl"))
 		die(EXIT_USAGE, "%s (see 'contigctl --help')", what);
@@ -159,7 +159,7 @@ static double arg_seconds(const char *what, const char *s)
 }
 
 /* Report getopt's '?' and ':' for argv[optind - 1]. */
-static void __attribute__((noreturn)) bad_option(int c, char **argv)
+static void __noreturn bad_option(int c, char **argv)
 {
 	char what[128];
 	const char *arg = argv[optind - 1];
@@ -199,13 +199,13 @@ static void check_process(pid_t pid, char *comm, size_t len)
 	}
 }
 
-static void __attribute__((noreturn)) die_no_access(pid_t pid)
+static void __noreturn die_no_access(pid_t pid)
 {
 	die(EXIT_PERM, "no access to the memory of process %d: it needs ptrace read access (its owner or root)",
 	    pid);
 }
 
-static void __attribute__((noreturn)) die_gone(pid_t pid)
+static void __noreturn die_gone(pid_t pid)
 {
 	die(EXIT_NOPROC, "process %d exited", pid);
 }
@@ -361,6 +361,16 @@ static bool kernel_value(const struct contig_line *cl, const char *key,
 	return cl && !contig_line_get_u64(cl, key, val);
 }
 
+/* kcontigd's number for @key, or "-". */
+static void format_kernel(char *buf, size_t len, const struct contig_line *cl,
+			  const char *key)
+{
+	uint64_t val;
+	bool have = kernel_value(cl, key, &val);
+
+	format_pages(buf, len, have, have ? val : 0);
+}
+
 static void show_histogram_text(const struct contig_stats *st)
 {
 	int b;
@@ -414,7 +424,6 @@ static void show_text(pid_t pid, const char *comm, struct show_row *rows,
 		char range[40], size[16], res[24], runs[24], big[24], r99[24];
 		char c64[16], c2m[16], c1g[16], inplace[24];
 		bool have = r->have_stats;
-		uint64_t v;
 
 		snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64,
 			 r->vma->start, r->vma->end);
@@ -425,20 +434,15 @@ static void show_text(pid_t pid, const char *comm, struct show_row *rows,
 			format_pages(big, sizeof(big), true, st->largest);
 			format_pages(r99, sizeof(r99), true, st->r99);
 		} else {
-			format_pages(res, sizeof(res),
-				     kernel_value(r->cl, "resident", &v), v);
-			format_pages(runs, sizeof(runs),
-				     kernel_value(r->cl, "runs", &v), v);
-			format_pages(big, sizeof(big),
-				     kernel_value(r->cl, "largest", &v), v);
-			format_pages(r99, sizeof(r99),
-				     kernel_value(r->cl, "r99", &v), v);
+			format_kernel(res, sizeof(res), r->cl, "resident");
+			format_kernel(runs, sizeof(runs), r->cl, "runs");
+			format_kernel(big, sizeof(big), r->cl, "largest");
+			format_kernel(r99, sizeof(r99), r->cl, "r99");
 		}
 		format_share(c64, sizeof(c64), have, st->in_64k, st->resident);
 		format_share(c2m, sizeof(c2m), have, st->in_2m, st->resident);
 		format_share(c1g, sizeof(c1g), have, st->in_1g, st->resident);
-		format_pages(inplace, sizeof(inplace),
-			     kernel_value(r->cl, "in_place", &v), v);
+		format_kernel(inplace, sizeof(inplace), r->cl, "in_place");
 
 		printf("%-25s %7s %9s %8s %8s %8s %6s %6s %6s %2s %-8s %8s ",
 		       range, size, res, runs, big, r99, c64, c2m, c1g,
@@ -814,7 +818,7 @@ static bool wait_poll(struct wait_ctx *w, bool *changed)
 }
 
 /* Why the VMA has no contig line: not mapped, or not registered. */
-static void __attribute__((noreturn)) wait_no_line(struct wait_ctx *w)
+static void __noreturn wait_no_line(struct wait_ctx *w)
 {
 	struct vma_info *vmas;
 	size_t nr;
@@ -1284,7 +1288,7 @@ static const char request_usage[] =
 "  -q, --quiet           print nothing on success\n"
 "  -h, --help            this text\n";
 
-static void __attribute__((noreturn))
+static void __noreturn
 die_madvise(int err, pid_t pid, uint64_t addr, uint64_t len, bool contig)
 {
 	const char *advice = contig ? "MADV_CONTIG" : "MADV_NOCONTIG";
@@ -1584,6 +1588,9 @@ static int cmd_run(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 
 	pidfd = sys_pidfd_open(rs.child);
+	if (pidfd < 0)
+		warn("run: no pidfd for process %d (%s): nothing will be requested",
+		     rs.child, strerror(errno));
 	for (;;) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 		pid_t got;
@@ -1661,7 +1668,7 @@ static struct knob *read_knobs(size_t *nr)
 				die(EXIT_FAIL, "out of memory");
 		}
 		snprintf(list[n].name, sizeof(list[n].name), "%s", de->d_name);
-		list[n].writable = st.st_mode & S_IWUSR;
+		list[n].writable = st.st_mode & 0200;
 		if (sysfs_read(KCONTIGD_SYSFS, de->d_name, list[n].value,
 			       sizeof(list[n].value)))
 			snprintf(list[n].value, sizeof(list[n].value), "?");
@@ -1924,7 +1931,7 @@ static const struct command *find_command(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	}

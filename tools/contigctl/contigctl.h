@@ -19,6 +19,10 @@
 
 #define CONTIGCTL_VERSION	"0.1"
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+#define __noreturn		__attribute__((noreturn))
+
 /*
  * Exit statuses. They are part of the interface (see contigctl.8): scripts
  * tell the cases apart by them, so never renumber one.

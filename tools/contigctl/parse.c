@@ -92,7 +92,8 @@ int parse_size(const char *s, uint64_t *bytes)
 	err = parse_dec_digits(&p, &val);
 	if (err)
 		return err;
-	if (*p && (u = strchr(units, tolower((unsigned char)*p)))) {
+	u = *p ? strchr(units, tolower((unsigned char)*p)) : NULL;
+	if (u) {
 		shift = 10 * (u - units + 1);
 		p++;
 		if (*p == 'i')

@@ -45,7 +45,7 @@ static const int term_palette[] = { 75, 215, 114, 183, 80, 180, 218, 228 };
 static const char *cell_color(const struct contig_cell *cell, char *buf,
 			      size_t len)
 {
-	int n = sizeof(term_palette) / sizeof(term_palette[0]);
+	int n = ARRAY_SIZE(term_palette);
 
 	if (cell->run == CELL_EMPTY)
 		snprintf(buf, len, "\033[2m");
@@ -91,7 +91,7 @@ static void panel_add(struct text_panel *p, char *s, int cols)
 }
 
 /* A line of plain text, cut to the panel's width. */
-static void __attribute__((format(printf, 2, 3)))
+static void __printf(2, 3)
 panel_text(struct text_panel *p, const char *fmt, ...)
 {
 	va_list ap;
@@ -134,7 +134,7 @@ static void panel_cells(struct text_panel *p, const struct contig_cell *cells,
 					    prev)) {
 				len += snprintf(s + len, cap - len, "\033[0m%s",
 						cur);
-				strcpy(prev, cur);
+				snprintf(prev, sizeof(prev), "%s", cur);
 			}
 			s[len++] = cell_glyph(cell);
 		}
@@ -337,7 +337,7 @@ static void fill_rect(struct image *img, int x, int y, int w, int h,
 /* Draw @s (upper-cased) at (@x, @y); unknown characters are blanks. */
 static void draw_text(struct image *img, int x, int y, const char *s)
 {
-	int nglyphs = sizeof(png_font) / sizeof(png_font[0]);
+	int nglyphs = ARRAY_SIZE(png_font);
 	int s_ = PNG_FONT_SCALE;
 
 	for (; *s; s++, x += 4 * s_) {
@@ -358,7 +358,7 @@ static void draw_text(struct image *img, int x, int y, const char *s)
 
 static struct rgb cell_rgb(const struct contig_cell *cell)
 {
-	int n = sizeof(png_palette) / sizeof(png_palette[0]);
+	int n = ARRAY_SIZE(png_palette);
 	struct rgb c;
 	unsigned int k;
 
@@ -369,7 +369,8 @@ static struct rgb cell_rgb(const struct contig_cell *cell)
 	/* Pieces of several runs: from light red (2) to dark red (16+). */
 	k = cell->pieces > 16 ? 16 : cell->pieces;
 	c.r = 250 - (k - 2) * 8;
-	c.g = c.b = 150 - (k - 2) * 10;
+	c.g = 150 - (k - 2) * 10;
+	c.b = c.g;
 	return c;
 }
 
@@ -447,7 +448,7 @@ struct png_state {
 static int write_png(const char *path, struct image *img)
 {
 	struct png_state s = { NULL, NULL, NULL };
-	volatile int err = -EIO;
+	volatile int err = -EIO;	/* set between setjmp() and longjmp() */
 	int y;
 
 	s.f = fopen(path, "wb");

@@ -134,7 +134,8 @@ void contig_acc_free(struct contig_acc *acc)
 {
 	free(acc->lens);
 	acc->lens = NULL;
-	acc->nr_lens = acc->cap_lens = 0;
+	acc->nr_lens = 0;
+	acc->cap_lens = 0;
 }
 
 /**

@@ -4,8 +4,9 @@
  *
  * Maps and populates a buffer, shows its physical runs (from pagemap, as
  * root), advises it with MADV_CONTIG, shows the vma flag in smaps and
- * kcontigd's view in /proc/self/contig, waits for kcontigd (up to the
- * given number of seconds), and shows the runs again with a data check.
+ * kcontigd's view in /proc/self/contig, waits until kcontigd says the vma
+ * is done (at most the given number of seconds), and shows the runs again
+ * with the time taken and a data check.
  *
  *   contig_demo [MiB] [wait-seconds]
  */
@@ -25,13 +26,32 @@
 #endif
 
 struct runs {
-	unsigned long resident, runs, largest;
+	unsigned long resident, runs, largest, r99;
 };
+
+static int cmp_desc(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The fewest runs covering 99% of the resident pages. */
+static unsigned long r99_of(unsigned long *lens, unsigned long n,
+			    unsigned long resident)
+{
+	unsigned long need = (resident * 99 + 99) / 100, covered = 0, i;
+
+	qsort(lens, n, sizeof(*lens), cmp_desc);
+	for (i = 0; i < n && covered < need; i++)
+		covered += lens[i];
+	return i;
+}
 
 /* Runs of consecutive pfns over consecutive virtual pages (pagemap). */
 static int measure(char *buf, unsigned long pages, long psize, struct runs *r)
 {
-	unsigned long i, len = 0, prev = 0;
+	unsigned long i, len = 0, prev = 0, *lens;
 	uint64_t *pm;
 	int fd;
 
@@ -52,6 +72,11 @@ static int measure(char *buf, unsigned long pages, long psize, struct runs *r)
 		return -EIO;
 	}
 	close(fd);
+	lens = calloc(pages + 1, sizeof(*lens));
+	if (!lens) {
+		free(pm);
+		return -ENOMEM;
+	}
 	for (i = 0; i < pages; i++) {
 		uint64_t e = pm[i];
 		unsigned long pfn = e & ((1ULL << 55) - 1);
@@ -67,10 +92,13 @@ static int measure(char *buf, unsigned long pages, long psize, struct runs *r)
 			r->runs++;
 			len = 1;
 		}
+		lens[r->runs - 1] = len;
 		if (len > r->largest)
 			r->largest = len;
 		prev = pfn;
 	}
+	r->r99 = r99_of(lens, r->runs, r->resident);
+	free(lens);
 	free(pm);
 	return 0;
 }
@@ -98,13 +126,43 @@ static void show_file_lines(const char *path, const char *prefix,
 	fclose(f);
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The state= field of the /proc/self/contig line of the vma at @buf. */
+static void contig_state(char *buf, char *state, size_t len)
+{
+	char line[512], *p;
+	unsigned long s, e;
+	FILE *f = fopen("/proc/self/contig", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &s, &e) != 2 ||
+		    s > (unsigned long)buf || (unsigned long)buf >= e)
+			continue;
+		p = strstr(line, " state=");
+		if (p)
+			sscanf(p + 7, "%31s", state);
+		(void)len;
+	}
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 64;
-	int wait_s = argc > 2 ? atoi(argv[2]) : 5;
+	int wait_s = argc > 2 ? atoi(argv[2]) : 120;
 	long psize = sysconf(_SC_PAGESIZE);
 	unsigned long pages = (mib << 20) / psize, i, bad = 0;
 	struct runs before, after;
+	double t0, elapsed;
 	char *buf;
 
 	buf = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE,
@@ -123,8 +181,8 @@ int main(int argc, char **argv)
 	}
 	printf("buffer: %lu MiB at %p, %lu resident pages\n", mib, buf,
 	       before.resident);
-	printf("before: runs=%lu largest=%lu pages\n", before.runs,
-	       before.largest);
+	printf("before: runs=%lu largest=%lu pages R99=%lu\n", before.runs,
+	       before.largest, before.r99);
 
 	if (madvise(buf, pages * psize, MADV_CONTIG)) {
 		printf("madvise(MADV_CONTIG): %s\n", strerror(errno));
@@ -134,7 +192,20 @@ int main(int argc, char **argv)
 	show_file_lines("/proc/self/smaps", "VmFlags", (unsigned long)buf);
 	show_file_lines("/proc/self/contig", NULL, (unsigned long)buf);
 
-	sleep(wait_s);
+	/* Wait for kcontigd: the state in /proc/self/contig says when. */
+	t0 = now();
+	for (;;) {
+		char state[32] = "";
+
+		contig_state(buf, state, sizeof(state));
+		if (!strcmp(state, "done") || !strcmp(state, "blocked") ||
+		    now() - t0 > wait_s) {
+			printf("state %s after %.1f s\n", state, now() - t0);
+			break;
+		}
+		usleep(200000);
+	}
+	elapsed = now() - t0;
 	show_file_lines("/proc/self/contig", NULL, (unsigned long)buf);
 	if (measure(buf, pages, psize, &after)) {
 		perror("pagemap");
@@ -144,7 +215,10 @@ int main(int argc, char **argv)
 		if (buf[i * psize] != (char)(i * 7 + 1) ||
 		    buf[i * psize + psize - 1] != (char)(i * 7 + 1))
 			bad++;
-	printf("after %ds: runs=%lu largest=%lu pages; data check: %s (%lu bad pages)\n",
-	       wait_s, after.runs, after.largest, bad ? "FAILED" : "ok", bad);
+	printf("after:  runs=%lu largest=%lu pages R99=%lu\n", after.runs,
+	       after.largest, after.r99);
+	printf("time %.1f s, %.1f MiB/s; data check: %s (%lu bad pages)\n",
+	       elapsed, mib / (elapsed > 0 ? elapsed : 1), bad ? "FAILED" : "ok",
+	       bad);
 	return bad ? 1 : 0;
 }

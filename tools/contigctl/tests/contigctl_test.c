@@ -44,7 +44,6 @@ static int checks_failed;	/* in the current test case */
 } while (0)
 
 #define N	PFN_NONE
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------ parsing */
 

@@ -7,7 +7,7 @@
 #
 #   N passed, N failed, N skipped
 #
-#   check.sh BZIMAGE SELFTEST_DIR
+#   check.sh BZIMAGE SELFTEST_DIR [CONTIGCTL_DIR]
 
 set -uo pipefail
 
@@ -15,6 +15,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 kernel=$1
 selftests=$2
+contigctl=${3:-}
+[ -n "$contigctl" ] && contigctl=$(cd "$contigctl" && pwd)
 vm=$here/run-vm.sh
 
 pass=0
@@ -54,6 +56,23 @@ tap_count() {	# tap_count FILE PREFIX INDENTED(0|1)
 
 echo "check: booting ${kernel#"$repo"/}"
 
+# 0. Host-side unit tests of contigctl's parsing and statistics.
+if [ -n "$contigctl" ]; then
+	out=$(make -s -C "$repo/tools/contigctl" OUTPUT="$contigctl/" test 2>&1)
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+	if [ -n "$line" ]; then
+		p=${line%% passed*}
+		f=${line#*passed, }
+		f=${f%% failed*}
+		pass=$((pass + p))
+		fail=$((fail + f))
+		echo "contigctl host tests: $line"
+		[ "$f" = 0 ] || printf '%s\n' "$out" | grep -i fail | head -5
+	else
+		result fail "contigctl.host_tests" "no summary line"
+	fi
+fi
+
 # 1. The runner must fail a run whose console shows a kernel warning.
 "$vm" --kernel "$kernel" --timeout 300 --name runner-warning -- \
 	'echo "WARNING: CPU: 0 PID: 1 at runner self-test" > /dev/kmsg' \
@@ -78,7 +97,7 @@ rc=$?
 
 # 4. KUnit and kselftests, in one boot of the debug kernel.
 "$vm" --kernel "$kernel" --timeout 2400 --name check -- \
-	"$here/guest-check.sh" "$selftests"
+	"$here/guest-check.sh" "$selftests" ${contigctl:+"$contigctl"}
 rc=$?
 results=$repo/build/vm/check/results
 [ "$rc" = 0 ] && result ok "vm.clean_console_and_exit" ||
@@ -89,9 +108,12 @@ if [ -s "$results/kunit.tap" ]; then
 else
 	result fail "kunit.results" "no KUnit results in debugfs"
 fi
+tests=()
 for t in "$selftests"/*; do
-	[ -x "$t" ] && [ -f "$t" ] || continue
-	n=$(basename "$t")
+	[ -x "$t" ] && [ -f "$t" ] && tests+=("$(basename "$t")")
+done
+[ -n "$contigctl" ] && tests+=(contigctl_test)
+for n in "${tests[@]}"; do
 	if [ ! -s "$results/$n.tap" ]; then
 		result fail "$n" "no TAP output"
 		continue

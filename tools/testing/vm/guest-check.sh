@@ -5,18 +5,19 @@
 # the built-in suites and runs every kselftest binary in SELFTEST_DIR,
 # writing one TAP file per suite into $RESULTS.
 #
-#   guest-check.sh SELFTEST_DIR [TEST...]
+#   guest-check.sh SELFTEST_DIR [CONTIGCTL_DIR]
+#
+# With CONTIGCTL_DIR, also runs contigctl_test.sh against the contigctl
+# and contig_target built there.
 
 set -uo pipefail
 
 dir=$1
-shift
-tests=("$@")
-if [ ${#tests[@]} -eq 0 ]; then
-	for t in "$dir"/*; do
-		[ -x "$t" ] && [ -f "$t" ] && tests+=("$(basename "$t")")
-	done
-fi
+contigctl=${2:-}
+tests=()
+for t in "$dir"/*; do
+	[ -x "$t" ] && [ -f "$t" ] && tests+=("$(basename "$t")")
+done
 
 # KUnit suites ran at boot; debugfs keeps their TAP results.
 : > "$RESULTS/kunit.tap"
@@ -33,4 +34,12 @@ for t in "${tests[@]}"; do
 	echo "=== $t exit $?"
 	tail -1 "$RESULTS/$t.tap"
 done
+
+if [ -n "$contigctl" ]; then
+	echo "=== contigctl_test"
+	timeout -k 5 900 bash tools/testing/selftests/mem_defrag/contigctl_test.sh \
+		"$contigctl/contigctl" "$contigctl/contig_target" \
+		> "$RESULTS/contigctl_test.tap" 2>&1
+	echo "=== contigctl_test exit $?"
+fi
 exit 0

@@ -66,6 +66,14 @@ as_nobody() {
 	run setpriv --reuid=$nobody --regid=$nobody --clear-groups "$@"
 }
 
+# without_kcontigd CMD...: run CMD with kcontigd's sysfs directory hidden
+# under an empty tmpfs, in a mount namespace of its own.
+without_kcontigd() {
+	# shellcheck disable=SC2016	# expanded by the inner shell
+	run unshare -m sh -c 'mount -t tmpfs none "$1" && shift && exec "$@"' \
+		_ $sysfs "$@"
+}
+
 want_rc() {	# want_rc STATUS
 	[ "$rc" = "$1" ] && return 0
 	echo "exit status $rc, expected $1"
@@ -110,11 +118,11 @@ skip() {
 }
 
 need_kcontigd() {
-	[ -e $sysfs/enabled ] || skip "kernel without kcontigd"
+	[ -e $sysfs/enabled ] || { skip "kernel without kcontigd"; return; }
 }
 
 need_python() {
-	command -v python3 > /dev/null || skip "no python3"
+	command -v python3 > /dev/null || { skip "no python3"; return; }
 }
 
 # jget FILE EXPR: a Python expression over the JSON document j.
@@ -269,9 +277,10 @@ def check_png(path):
     if w is None or len(raw) != h * (1 + 3 * w):
         fail("image data of %d bytes for %sx%s" % (len(raw), w, h))
     # Undo the filters just enough to count colours of the first pixels.
+    # Python is slow under emulation: the top of the image is enough.
     colours = set()
     prev = bytearray(3 * w)
-    for y in range(h):
+    for y in range(min(h, 120)):
         f = raw[y * (1 + 3 * w)]
         line = bytearray(raw[y * (1 + 3 * w) + 1:(y + 1) * (1 + 3 * w)])
         for x in range(3 * w):
@@ -339,27 +348,28 @@ t_binaries() {
 	[ -x "$ctl" ] || { echo "no contigctl at $ctl"; return 1; }
 	[ -x "$target" ] || { echo "no contig_target at $target"; return 1; }
 	ctl --version
-	want_rc 0 && want_out '^contigctl '
+	want_rc 0 && want_out '^contigctl ' || return
 	ctl --help
-	want_rc 0 && want_out '^Commands:'
+	want_rc 0 && want_out '^Commands:' || return
 	ctl help wait
 	want_rc 0 && want_out 'Usage: contigctl wait'
 }
 
 t_target_starts() {
-	local line
-	start_target "$tmp/target.out" "$target" -p 1024
+	local kind name a p
+	start_target "$tmp/target.out" "$target" -p 1024 || return
 	tpid=$(awk '$1 == "pid" { print $2 }' "$tmp/target.out")
-	while read -r line; do
-		set -- $line
-		if [ "$1" = region ]; then
-			addr[$2]=$3
-			pages[$2]=$4
+	while read -r kind name a p; do
+		if [ "$kind" = region ]; then
+			addr[$name]=$a
+			pages[$name]=$p
 		fi
 	done < "$tmp/target.out"
 	addr[hole]=$(awk '$1 == "hole" { print $2 }' "$tmp/target.out")
-	[ -n "$tpid" ] && [ -n "${addr[thp]:-}" ] && [ -n "${addr[hole]}" ] ||
-		{ cat "$tmp/target.out"; return 1; }
+	if [ -z "$tpid" ] || [ -z "${addr[thp]:-}" ] || [ -z "${addr[hole]}" ]; then
+		cat "$tmp/target.out"
+		return 1
+	fi
 	echo "target $tpid: $(region_specs)"
 }
 
@@ -442,8 +452,8 @@ t_show_json_vs_pagemap() {
 
 t_show_counts_match_layout() {
 	need_python || return
-	local half=$(( ${pages[zero]} / 2 )) holes
-	holes=$(( ${pages[holes]} - ${pages[holes]} / 8 ))
+	local half=$(( pages[zero] / 2 )) holes
+	holes=$(( pages[holes] - pages[holes] / 8 ))
 	[ "$(jget "$tmp/show.json" "[v['resident'] for v in j['vmas'] if v['start'] == '${addr[zero]}'][0]")" = "$half" ] ||
 		{ echo "zero: the read-only half counted as resident"; return 1; }
 	[ "$(jget "$tmp/show.json" "[v['resident'] for v in j['vmas'] if v['start'] == '${addr[holes]}'][0]")" = "$holes" ] ||
@@ -455,7 +465,7 @@ t_show_counts_match_layout() {
 t_show_addr() {
 	need_python || return
 	# An address inside the VMA, not its start.
-	ctl show --json "$tpid" "$(printf '%x' $(( ${addr[frag]} + 5 * 4096 + 7 )))"
+	ctl show --json "$tpid" "$(printf '%x' $(( addr[frag] + 5 * 4096 + 7 )))"
 	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/one.json"
 	[ "$(jget "$tmp/one.json" "[v['start'] for v in j['vmas']]")" = "['${addr[frag]}']" ]
@@ -465,6 +475,7 @@ t_show_all_and_min_size() {
 	need_python || return
 	local all some
 	ctl show --json --all "$tpid"
+	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/all.json"
 	all=$(jget "$tmp/all.json" "len(j['vmas'])")
 	[ "$all" = "$(wc -l < /proc/"$tpid"/maps)" ] ||
@@ -499,6 +510,14 @@ t_map_text() {
 	ctl map --color=always "$tpid" "${addr[plain]}"
 	want_rc 0 || return
 	printf '%s' "$out" | grep -q $'\033\\[' || { echo "no colour with --color=always"; return 1; }
+}
+
+t_map_color_on_tty() {
+	command -v script > /dev/null || { skip "no script(1)"; return; }
+	run script -qec "$ctl map $tpid ${addr[frag]}" /dev/null
+	want_rc 0 || return
+	# 256-colour backgrounds: a run's colour, or red for mixed cells.
+	[[ $out == *$'\033['*'48;5;'* ]] || { echo "no colour on a terminal"; return 1; }
 }
 
 t_map_json_vs_pagemap() {
@@ -548,6 +567,7 @@ t_request_registers() {
 	grep -q "^${addr[plain]#0x}-[0-9a-f]* state=pending " /proc/"$tpid"/contig ||
 		{ cat /proc/"$tpid"/contig; return 1; }
 	ctl show --json "$tpid"
+	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/reg.json"
 	[ "$(jget "$tmp/reg.json" "sorted(v['start'] for v in j['vmas'] if v['registered'] and v['state'] == 'pending')")" = \
 	  "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "${addr[plain]}" "${addr[frag]}" "${addr[holes]}" "${addr[zero]}" "${addr[thp]}")" ]
@@ -568,7 +588,7 @@ t_show_kernel_only() {
 	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/konly.json"
 	[ "$(jget "$tmp/konly.json" "(j['pfns'], j['vmas'][0]['resident'], j['vmas'][0]['cov2m'])")" = \
-	  "(False, $(( ${pages[zero]} / 2 )), None)" ] || { cat "$tmp/konly.json"; return 1; }
+	  "(False, $(( pages[zero] / 2 )), None)" ] || { cat "$tmp/konly.json"; return 1; }
 }
 
 t_request_part_and_release() {
@@ -576,12 +596,13 @@ t_request_part_and_release() {
 	need_python || return
 	local end
 	ctl release -q "$tpid" "${addr[frag]}"
-	want_rc 0 && [ -z "$out" ] || { echo "release -q printed '$out'"; return 1; }
+	want_rc 0 || return
+	[ -z "$out" ] || { echo "release -q printed '$out'"; return 1; }
 	ctl request "$tpid" "${addr[frag]}" 64K
 	want_rc 0 || return
 	ctl show --json "$tpid" "${addr[frag]}"
 	printf '%s\n' "$out" > "$tmp/part.json"
-	end=$(printf '0x%x' $(( ${addr[frag]} + 65536 )))
+	end=$(printf '0x%x' $(( addr[frag] + 65536 )))
 	[ "$(jget "$tmp/part.json" "(j['vmas'][0]['registered'], j['vmas'][0]['end'])")" = "(True, '$end')" ] ||
 		{ cat "$tmp/part.json"; return 1; }
 	ctl release "$tpid" "${addr[frag]}" 0x10000
@@ -604,6 +625,18 @@ t_wait_timeout_pending() {
 	[ "$(printf '%s\n' "$out" | grep -c .)" = 1 ] || { echo "$out"; return 1; }
 	(( t1 - t0 >= 1900000000 && t1 - t0 < 15000000000 )) ||
 		{ echo "took $(( (t1 - t0) / 1000000 )) ms"; return 1; }
+}
+
+t_wait_progress_tty() {
+	need_kcontigd || return
+	command -v script > /dev/null || { skip "no script(1)"; return; }
+	# On a terminal: a progress bar redrawn with carriage returns.
+	run script -qec "$ctl wait --timeout 1.2 --interval 0.2 $tpid ${addr[holes]}" /dev/null
+	want_rc 9 || return
+	if ! [[ $out == *$'\r['*'] '*'% 0/'*' in place, 0 pages/s, ETA -, pending'* ]]; then
+		printf '%q\n' "$out"
+		return 1
+	fi
 }
 
 t_wait_json_timeout() {
@@ -648,10 +681,11 @@ t_wait_process_exits() {
 t_run_requests_vmas() {
 	need_kcontigd || return
 	ctl run --min-size 1M --verbose -- "$target" -p 512 -c 20
-	want_rc 0 && want_out '^registered plain$' && want_out '^registered thp$' || {
+	if ! { want_rc 0 && want_out '^registered plain$' &&
+	       want_out '^registered thp$'; }; then
 		echo "$out"
 		return 1
-	}
+	fi
 	if printf '%s\n' "$out" | grep -q unregistered; then
 		echo "$out"
 		return 1
@@ -726,7 +760,7 @@ t_bad_addr_syntax() {
 	expect_bad 2 "show: invalid address '0x'" show "$tpid" 0x || return
 	need_kcontigd || return 0
 	expect_bad 2 "request: address 0x[0-9a-f]+ is not page-aligned" \
-		request "$tpid" "$(printf '%x' $(( ${addr[plain]} + 100 )))"
+		request "$tpid" "$(printf '%x' $(( addr[plain] + 100 )))"
 }
 
 t_bad_sizes() {
@@ -756,7 +790,7 @@ t_refused_special_mapping() {
 	need_kcontigd || return
 	local vvar
 	vvar=$(awk '$NF == "[vvar]" { split($1, r, "-"); print r[1] }' /proc/"$tpid"/maps)
-	[ -n "$vvar" ] || skip "no [vvar] mapping"
+	[ -n "$vvar" ] || { skip "no [vvar] mapping"; return; }
 	expect_bad 7 "the kernel refused MADV_CONTIG for ${vvar}-[0-9a-f]+ of process $tpid: hugetlb, DAX" \
 		request "$tpid" "$vvar"
 }
@@ -764,7 +798,7 @@ t_refused_special_mapping() {
 t_refused_hugetlb() {
 	need_kcontigd || return
 	local out2 hpid haddr
-	[ -w /proc/sys/vm/nr_hugepages ] || skip "no hugetlb"
+	[ -w /proc/sys/vm/nr_hugepages ] || { skip "no hugetlb"; return; }
 	hugetlb_saved=$(cat /proc/sys/vm/nr_hugepages)
 	echo $(( hugetlb_saved + 2 )) > /proc/sys/vm/nr_hugepages || true
 	out2=$tmp/target3.out
@@ -783,7 +817,7 @@ t_refused_hugetlb() {
 }
 
 t_not_root_pfns_hidden() {
-	command -v setpriv > /dev/null || skip "no setpriv"
+	command -v setpriv > /dev/null || { skip "no setpriv"; return; }
 	start_target "$tmp/nobody.out" setpriv --reuid=$nobody --regid=$nobody \
 		--clear-groups "$target" -p 64
 	npid=$(awk '$1 == "pid" { print $2 }' "$tmp/nobody.out")
@@ -795,7 +829,7 @@ t_not_root_pfns_hidden() {
 
 t_not_root_kernel_only() {
 	need_kcontigd || return
-	[ -n "$npid" ] || skip "no unprivileged target"
+	[ -n "$npid" ] || { skip "no unprivileged target"; return; }
 	local a
 	a=$(awk '$2 == "plain" { print $3 }' "$tmp/nobody.out")
 	# Root registers it; nobody reads kcontigd's view of its own process.
@@ -812,7 +846,7 @@ t_not_root_kernel_only() {
 }
 
 t_not_root_no_access() {
-	[ -n "$npid" ] || skip "no unprivileged target"
+	[ -n "$npid" ] || { skip "no unprivileged target"; return; }
 	as_nobody "$ctl" show "$tpid"
 	want_rc 5 && want_err "no access to the memory of process $tpid: it needs ptrace read access" || return
 	need_kcontigd || return 0
@@ -822,7 +856,7 @@ t_not_root_no_access() {
 
 t_not_root_request_eperm() {
 	need_kcontigd || return
-	[ -n "$npid" ] || skip "no unprivileged target"
+	[ -n "$npid" ] || { skip "no unprivileged target"; return; }
 	as_nobody "$ctl" request "$npid" "$(awk '$2 == "frag" { print $3 }' "$tmp/nobody.out")"
 	want_rc 5 && want_err "advising the memory of another process needs CAP_SYS_NICE" || return
 	as_nobody "$ctl" run -- true
@@ -831,38 +865,33 @@ t_not_root_request_eperm() {
 
 t_not_root_set() {
 	need_kcontigd || return
-	command -v setpriv > /dev/null || skip "no setpriv"
+	command -v setpriv > /dev/null || { skip "no setpriv"; return; }
 	as_nobody "$ctl" set scan_sleep_millisecs=1000
 	want_rc 5 && want_err "set: changing kcontigd knobs needs root" || return
 	[ "$(cat $sysfs/scan_sleep_millisecs)" = 1234 ]
 }
 
 t_no_kcontigd() {
-	command -v unshare > /dev/null || skip "no unshare"
+	command -v unshare > /dev/null || { skip "no unshare"; return; }
 	[ -d $sysfs ] || {
 		expect_bad 6 "this kernel has no kcontigd" status
 		return
 	}
-	# Hide the sysfs directory in a private mount namespace.
-	run unshare -m sh -c 'mount -t tmpfs none "$1" && shift && exec "$@"' _ \
-		$sysfs "$ctl" status
+	without_kcontigd "$ctl" status
 	want_rc 6 && want_err "this kernel has no kcontigd \\(no $sysfs/enabled\\): it needs CONFIG_MEM_DEFRAG" || return
-	run unshare -m sh -c 'mount -t tmpfs none "$1" && shift && exec "$@"' _ \
-		$sysfs "$ctl" request "$tpid" "${addr[plain]}"
+	without_kcontigd "$ctl" request "$tpid" "${addr[plain]}"
 	want_rc 6 && want_err "this kernel has no kcontigd" || return
-	run unshare -m sh -c 'mount -t tmpfs none "$1" && shift && exec "$@"' _ \
-		$sysfs "$ctl" wait "$tpid" "${addr[plain]}"
+	without_kcontigd "$ctl" wait "$tpid" "${addr[plain]}"
 	want_rc 6 && want_err "this kernel has no kcontigd" || return
-	run unshare -m sh -c 'mount -t tmpfs none "$1" && shift && exec "$@"' _ \
-		$sysfs "$ctl" set enabled=1
+	without_kcontigd "$ctl" set enabled=1
 	want_rc 6 && want_err "this kernel has no kcontigd"
 }
 
 t_bpftrace_activity() {
 	need_kcontigd || return
-	command -v bpftrace > /dev/null || skip "no bpftrace"
+	command -v bpftrace > /dev/null || { skip "no bpftrace"; return; }
 	local bpid i
-	bpftrace "$bpfdir/kcontigd-activity.bt" > "$tmp/bpf.out" 2>&1 &
+	bpftrace -B none "$bpfdir/kcontigd-activity.bt" > "$tmp/bpf.out" 2>&1 &
 	bpid=$!
 	for i in $(seq 300); do
 		grep -q '^tracing kcontigd' "$tmp/bpf.out" && break
@@ -880,9 +909,11 @@ t_bpftrace_activity() {
 	sleep 1
 	kill -INT "$bpid"
 	wait "$bpid" || true
-	grep -Eq "^madvise +[0-9]+ +contigctl +MADV_CONTIG ${addr[frag]#0x}-" "$tmp/bpf.out" &&
-		grep -Eq "^madvise +[0-9]+ +contigctl +MADV_NOCONTIG " "$tmp/bpf.out" ||
-		{ cat "$tmp/bpf.out"; return 1; }
+	if ! grep -Eq "^madvise +[0-9]+ +contigctl +MADV_CONTIG ${addr[frag]#0x}-" "$tmp/bpf.out" ||
+	   ! grep -Eq "^madvise +[0-9]+ +contigctl +MADV_NOCONTIG " "$tmp/bpf.out"; then
+		cat "$tmp/bpf.out"
+		return 1
+	fi
 }
 
 t_release_all() {
@@ -920,6 +951,7 @@ tests=(
 	t_show_all_and_min_size
 	t_show_histogram
 	t_map_text
+	t_map_color_on_tty
 	t_map_json_vs_pagemap
 	t_map_png
 	t_map_after_side_by_side
@@ -928,6 +960,7 @@ tests=(
 	t_show_kernel_only
 	t_request_part_and_release
 	t_wait_timeout_pending
+	t_wait_progress_tty
 	t_wait_json_timeout
 	t_wait_not_registered
 	t_wait_process_exits

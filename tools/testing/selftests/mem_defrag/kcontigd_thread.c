@@ -16,7 +16,8 @@ static const char * const knobs[] = {
 	"enabled", "scan_sleep_millisecs", "pages_to_scan",
 	"max_anchored_percent",
 };
-#define NR_KNOBS (sizeof(knobs) / sizeof(knobs[0]))
+
+#define NR_KNOBS ARRAY_SIZE(knobs)
 
 FIXTURE(kcontigd)
 {
@@ -63,7 +64,7 @@ TEST_F(kcontigd, knobs_reject_bad_values)
 	};
 	unsigned int i, j;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		char before[64], after[64];
 
 		ASSERT_EQ(knob_read(cases[i].knob, before, sizeof(before)), 0);

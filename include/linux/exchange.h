@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Exchange of two in-use folios: mm/exchange.c.
+ */
+#ifndef _LINUX_EXCHANGE_H
+#define _LINUX_EXCHANGE_H
+
+#include <linux/migrate_mode.h>
+#include <linux/mm_types.h>
+
+/*
+ * Why an exchange was refused; each has its own errno:
+ *
+ *   -EINVAL	 the same folio twice, or folios of different orders
+ *   -EOPNOTSUPP a kind exchange does not handle: hugetlb, KSM, ZONE_DEVICE,
+ *		 non-LRU movable, page cache with fs-private data
+ *   -EBUSY	 pinned (folio_maybe_dma_pinned()), or not on an LRU list
+ *   -EPERM	 mlocked while vm.compact_unevictable_allowed is 0
+ *   -EINPROGRESS under writeback, in MIGRATE_ASYNC mode
+ *   -EAGAIN	 the folios changed under us (extra references, truncation)
+ *		 and kept changing over a few retries
+ *   -ENOENT	 (exchange_pages) nothing mapped at an address
+ */
+
+#ifdef CONFIG_MEM_DEFRAG
+int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode);
+int exchange_pages(struct page *a, struct page *b, enum migrate_mode mode);
+int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
+			      enum migrate_mode mode);
+#else
+static inline int exchange_pages(struct page *a, struct page *b,
+				 enum migrate_mode mode)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+#endif /* _LINUX_EXCHANGE_H */

@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exchange of two in-use folios.
+ *
+ * exchange_folios() swaps the contents *and* the identities of two folios of
+ * the same order: afterwards every mapping of the first maps the frame that
+ * held the second, and the other way round. Unlike two migrations it needs
+ * no free page. kcontigd (mm/mem_defrag.c) uses it to move a page onto a
+ * frame that holds someone else's movable page.
+ *
+ * An exchange, with both folios isolated from the LRU and locked:
+ *
+ *  1. unmap both with try_to_migrate(): every pte or pmd that mapped them
+ *     becomes a migration entry pointing to the folio's own frame;
+ *  2. freeze both reference counts at their expected values, so that no
+ *     page-cache or swap-cache lookup sees the data half swapped, and swap
+ *     the data (in place, or through a per-CPU bounce page);
+ *  3. swap the page-cache / swap-cache slots, ->mapping, ->index,
+ *     ->private, the content flags, the memcg and the NUMA hint, move the
+ *     node and zone counters of contents that change node, unfreeze;
+ *  4. put both back on the LRU and turn the migration entries of each
+ *     frame's old contents into ptes of the frame that holds them now
+ *     (remove_migration_ptes() walks with the pgoff of the new holder).
+ *
+ * A failure to freeze restores the original ptes; once both counts are
+ * frozen nothing can fail.
+ *
+ * Lock ordering:
+ *
+ *   folio lock of the lower PFN, then of the higher (exchange_pages())
+ *     anon_vma->rwsem / mapping->i_mmap_rwsem (rmap walks)
+ *       page table locks
+ *     mapping->i_pages xa_lock: one at a time, never two nested
+ *     lruvec->lru_lock (isolation and putback)
+ */
+
+#define pr_fmt(fmt) "exchange: " fmt
+
+#include <linux/backing-dev.h>
+#include <linux/debugfs.h>
+#include <linux/exchange.h>
+#include <linux/highmem.h>
+#include <linux/huge_mm.h>
+#include <linux/hugetlb.h>
+#include <linux/ksm.h>
+#include <linux/memcontrol.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/mm_inline.h>
+#include <linux/pagemap.h>
+#include <linux/pagewalk.h>
+#include <linux/rmap.h>
+#include <linux/sched/mm.h>
+#include <linux/swap.h>
+#include <linux/uaccess.h>
+
+#include <trace/events/kcontigd.h>
+
+#include "internal.h"
+#include "swap.h"
+
+/* Attempts at freezing both reference counts before giving up (-EAGAIN). */
+#define EXCHANGE_FREEZE_TRIES	3
+
+/* Copy through a per-CPU bounce page instead of swapping words in place. */
+static bool exchange_use_bounce __read_mostly;
+static DEFINE_PER_CPU(void *, exchange_bounce_page);
+
+/* Content flags: they travel with the data, the others stay with the frame. */
+static const unsigned int exchange_content_flags[] = {
+	PG_referenced, PG_uptodate, PG_dirty, PG_active, PG_workingset,
+	PG_owner_priv_1, PG_owner_2, PG_arch_1, PG_private, PG_private_2,
+	PG_reclaim, PG_swapbacked, PG_unevictable,
+#ifdef CONFIG_MMU
+	PG_mlocked,
+#endif
+};
+
+/* Where a folio's contents live in an xarray, and what it was before. */
+struct exchange_ident {
+	struct address_space *mapping;	/* ->mapping (anon_vma for anon) */
+	pgoff_t index;
+	void *private;			/* swap entry for swap cache */
+	struct address_space *space;	/* page cache or swap cache, or NULL */
+	pgoff_t slot;			/* index in @space */
+	long entries;			/* slots in @space to rewrite */
+	struct mem_cgroup *memcg;
+	bool file_lru;			/* NR_ISOLATED_* kind when isolated */
+	bool mapped;			/* had ptes: migration entries now */
+	bool mlocked;
+	bool deferred_split;
+	bool partially_mapped;
+	struct anon_vma *anon_vma;	/* reference held while unmapped */
+};
+
+static void exchange_get_ident(struct folio *folio, struct exchange_ident *id)
+{
+	id->mapping = folio->mapping;
+	id->index = folio->index;
+	id->private = folio->private;
+	id->space = NULL;
+	id->entries = 0;
+	if (folio_test_swapcache(folio)) {
+		id->space = swap_address_space(folio->swap);
+		id->slot = swap_cache_index(folio->swap);
+		id->entries = folio_nr_pages(folio);
+	} else if (!folio_test_anon(folio) && folio->mapping) {
+		id->space = folio->mapping;
+		id->slot = folio->index;
+		id->entries = 1;	/* one multi-index entry if large */
+	}
+	id->memcg = folio_memcg(folio);
+}
+
+/* Cheap checks, valid before and after taking the folio locks. */
+static int exchange_refuse(struct folio *a, struct folio *b,
+			   enum migrate_mode mode)
+{
+	struct folio *f[2] = { a, b };
+	int i;
+
+	if (a == b || folio_order(a) != folio_order(b))
+		return -EINVAL;
+	for (i = 0; i < 2; i++) {
+		if (folio_test_hugetlb(f[i]) || folio_test_ksm(f[i]) ||
+		    folio_is_zone_device(f[i]) || __folio_test_movable(f[i]) ||
+		    folio_contain_hwpoisoned_page(f[i]))
+			return -EOPNOTSUPP;
+		if (folio_maybe_dma_pinned(f[i]))
+			return -EBUSY;
+		if (folio_test_unevictable(f[i]) &&
+		    !READ_ONCE(sysctl_compact_unevictable_allowed))
+			return -EPERM;
+		if (folio_test_writeback(f[i]) && mode == MIGRATE_ASYNC)
+			return -EINPROGRESS;
+	}
+	return 0;
+}
+
+/* Checks that need the folio lock: contents that are still there. */
+static int exchange_check_locked(struct folio *folio)
+{
+	if (folio_test_anon(folio)) {
+		/* Neither mapped nor in swap cache: being freed. */
+		if (!folio_mapped(folio) && !folio_test_swapcache(folio))
+			return -EAGAIN;
+		return 0;
+	}
+	if (!folio->mapping)
+		return -EAGAIN;		/* truncated */
+	/* fs-private data (buffer heads...) is not ours to move. */
+	if (folio_test_private(folio) || folio_test_private_2(folio))
+		return -EOPNOTSUPP;
+	if (folio->mapping->a_ops->migrate_folio != migrate_folio &&
+	    folio->mapping->a_ops->migrate_folio != filemap_migrate_folio)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* Replace every pte of @folio by a migration entry; false if it stays mapped. */
+static bool exchange_unmap(struct folio *folio, struct exchange_ident *id)
+{
+	id->mlocked = folio_test_mlocked(folio);
+	id->mapped = false;
+	id->anon_vma = NULL;
+	if (folio_test_anon(folio) && folio_mapped(folio)) {
+		id->anon_vma = folio_get_anon_vma(folio);
+		if (!id->anon_vma)
+			return false;
+	}
+	if (folio_mapped(folio)) {
+		try_to_migrate(folio, TTU_BATCH_FLUSH);
+		id->mapped = true;
+	}
+	return true;
+}
+
+static void exchange_page_data(struct page *pa, struct page *pb)
+{
+	unsigned long *a = kmap_local_page(pa);
+	unsigned long *b = kmap_local_page(pb);
+
+	if (exchange_use_bounce) {
+		void *bounce = *get_cpu_ptr(&exchange_bounce_page);
+
+		memcpy(bounce, a, PAGE_SIZE);
+		memcpy(a, b, PAGE_SIZE);
+		memcpy(b, bounce, PAGE_SIZE);
+		put_cpu_ptr(&exchange_bounce_page);
+	} else {
+		unsigned int i;
+
+		for (i = 0; i < PAGE_SIZE / sizeof(*a); i++)
+			swap(a[i], b[i]);
+	}
+	kunmap_local(b);
+	kunmap_local(a);
+}
+
+/* Swap the data of two unmapped folios with frozen reference counts. */
+static void exchange_data(struct folio *a, struct folio *b)
+{
+	long i, nr = folio_nr_pages(a);
+
+	for (i = 0; i < nr; i++)
+		exchange_page_data(folio_page(a, i), folio_page(b, i));
+}
+
+/* Point the slots of the contents described by @id at @folio. */
+static void exchange_store_slots(struct exchange_ident *id,
+				 struct folio *old, struct folio *folio)
+{
+	XA_STATE(xas, &id->space->i_pages, id->slot);
+	long i;
+
+	xas_lock_irq(&xas);
+	for (i = 0; i < id->entries; i++) {
+		VM_WARN_ON_ONCE_FOLIO(xas_load(&xas) != old, old);
+		xas_store(&xas, folio);
+		xas_next(&xas);
+	}
+	xas_unlock_irq(&xas);
+}
+
+/*
+ * The contents described by @id moved from frame @from to frame @to: move
+ * the per-node and per-zone counters that describe page cache and swap
+ * cache contents (the mapped and LRU counters follow by themselves).
+ */
+static void exchange_move_stats(struct exchange_ident *id, struct folio *from,
+				struct folio *to, bool dirty, bool swapbacked,
+				bool swapcache)
+{
+	struct zone *oldzone = folio_zone(from), *newzone = folio_zone(to);
+	long nr = folio_nr_pages(from);
+	struct lruvec *old_lruvec, *new_lruvec;
+	unsigned long flags;
+
+	if (!id->space || oldzone == newzone)
+		return;
+
+	local_irq_save(flags);
+	old_lruvec = mem_cgroup_lruvec(id->memcg, oldzone->zone_pgdat);
+	new_lruvec = mem_cgroup_lruvec(id->memcg, newzone->zone_pgdat);
+	__mod_lruvec_state(old_lruvec, NR_FILE_PAGES, -nr);
+	__mod_lruvec_state(new_lruvec, NR_FILE_PAGES, nr);
+	if (swapbacked && !swapcache) {
+		__mod_lruvec_state(old_lruvec, NR_SHMEM, -nr);
+		__mod_lruvec_state(new_lruvec, NR_SHMEM, nr);
+		if (nr >= HPAGE_PMD_NR) {
+			__mod_lruvec_state(old_lruvec, NR_SHMEM_THPS, -nr);
+			__mod_lruvec_state(new_lruvec, NR_SHMEM_THPS, nr);
+		}
+	}
+#ifdef CONFIG_SWAP
+	if (swapcache) {
+		__mod_lruvec_state(old_lruvec, NR_SWAPCACHE, -nr);
+		__mod_lruvec_state(new_lruvec, NR_SWAPCACHE, nr);
+	}
+#endif
+	if (dirty && !swapcache && mapping_can_writeback(id->mapping)) {
+		__mod_lruvec_state(old_lruvec, NR_FILE_DIRTY, -nr);
+		__mod_zone_page_state(oldzone, NR_ZONE_WRITE_PENDING, -nr);
+		__mod_lruvec_state(new_lruvec, NR_FILE_DIRTY, nr);
+		__mod_zone_page_state(newzone, NR_ZONE_WRITE_PENDING, nr);
+	}
+	local_irq_restore(flags);
+}
+
+static void exchange_flags(struct folio *a, struct folio *b)
+{
+	bool ya = folio_test_young(a), yb = folio_test_young(b);
+	bool ia = folio_test_idle(a), ib = folio_test_idle(b);
+	int cpupid_a, cpupid_b;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(exchange_content_flags); i++) {
+		unsigned int bit = exchange_content_flags[i];
+		bool fa = test_bit(bit, &a->flags);
+
+		if (fa == test_bit(bit, &b->flags))
+			continue;
+		if (fa) {
+			clear_bit(bit, &a->flags);
+			set_bit(bit, &b->flags);
+		} else {
+			set_bit(bit, &a->flags);
+			clear_bit(bit, &b->flags);
+		}
+	}
+
+	if (ya != yb) {
+		if (yb)
+			folio_set_young(a);
+		else
+			folio_test_clear_young(a);
+		if (ya)
+			folio_set_young(b);
+		else
+			folio_test_clear_young(b);
+	}
+	if (ia != ib) {
+		if (ib)
+			folio_set_idle(a);
+		else
+			folio_clear_idle(a);
+		if (ia)
+			folio_set_idle(b);
+		else
+			folio_clear_idle(b);
+	}
+
+	cpupid_a = folio_last_cpupid(a);
+	cpupid_b = folio_last_cpupid(b);
+	folio_xchg_last_cpupid(a, cpupid_b);
+	folio_xchg_last_cpupid(b, cpupid_a);
+}
+
+/*
+ * Steps 2 and 3: freeze both counts, so that no page-cache lookup can see
+ * the data half swapped, swap the data and make @a the holder of @b's
+ * contents and the other way round.
+ */
+static int exchange_identities(struct folio *a, struct exchange_ident *ia,
+			       struct folio *b, struct exchange_ident *ib,
+			       int extra_refs)
+{
+	int count_a = folio_expected_ref_count(a) + extra_refs;
+	int count_b = folio_expected_ref_count(b) + extra_refs;
+	bool dirty_a, dirty_b, sb_a, sb_b, sc_a, sc_b;
+
+	if (!folio_ref_freeze(a, count_a))
+		return -EAGAIN;
+	if (!folio_ref_freeze(b, count_b)) {
+		folio_ref_unfreeze(a, count_a);
+		return -EAGAIN;
+	}
+	exchange_data(a, b);
+
+	/*
+	 * Large anon folios: off the deferred split queue while frozen. The
+	 * unlocked list_empty() is what migration reads too: the queue lock
+	 * is taken by folio_unqueue_deferred_split() itself.
+	 */
+	ia->deferred_split = false;
+	ib->deferred_split = false;
+	if (folio_order(a) > 1 && folio_test_anon(a)) {
+		ia->deferred_split = !data_race(list_empty(&a->_deferred_list));
+		ia->partially_mapped = folio_test_partially_mapped(a);
+		folio_unqueue_deferred_split(a);
+	}
+	if (folio_order(b) > 1 && folio_test_anon(b)) {
+		ib->deferred_split = !data_race(list_empty(&b->_deferred_list));
+		ib->partially_mapped = folio_test_partially_mapped(b);
+		folio_unqueue_deferred_split(b);
+	}
+
+	dirty_a = folio_test_dirty(a);
+	dirty_b = folio_test_dirty(b);
+	sb_a = folio_test_swapbacked(a);
+	sb_b = folio_test_swapbacked(b);
+	sc_a = folio_test_swapcache(a);
+	sc_b = folio_test_swapcache(b);
+
+	/* No turning back from here. */
+	if (ia->space)
+		exchange_store_slots(ia, a, b);
+	if (ib->space)
+		exchange_store_slots(ib, b, a);
+
+	a->mapping = ib->mapping;
+	a->index = ib->index;
+	a->private = ib->private;
+	b->mapping = ia->mapping;
+	b->index = ia->index;
+	b->private = ia->private;
+	exchange_flags(a, b);
+#ifdef CONFIG_MEMCG
+	swap(a->memcg_data, b->memcg_data);
+#endif
+	exchange_move_stats(ia, a, b, dirty_a, sb_a, sc_a);
+	exchange_move_stats(ib, b, a, dirty_b, sb_b, sc_b);
+
+	/* Each frame now carries the references of its new contents. */
+	folio_ref_unfreeze(a, count_b);
+	folio_ref_unfreeze(b, count_a);
+	return 0;
+}
+
+/*
+ * Step 4 for one frame: @folio holds the contents described by @id (its
+ * own when the exchange failed); their migration entries point to @old.
+ */
+static void exchange_remap(struct folio *old, struct folio *folio,
+			   struct exchange_ident *id)
+{
+	if (id->mapped)
+		remove_migration_ptes(old, folio, 0);
+	if (id->deferred_split)
+		deferred_split_folio(folio, id->partially_mapped);
+	if (id->anon_vma)
+		put_anon_vma(id->anon_vma);
+}
+
+/* Undo the caller's isolation: the frame's NR_ISOLATED_* kind is @file. */
+static void exchange_release(struct folio *folio, bool file)
+{
+	folio_unlock(folio);
+	mod_node_page_state(folio_pgdat(folio), NR_ISOLATED_ANON + file,
+			    -folio_nr_pages(folio));
+	folio_put(folio);
+}
+
+static int __exchange_folios(struct folio *a, struct folio *b,
+			     enum migrate_mode mode, int extra_refs)
+{
+	struct exchange_ident ia = { }, ib = { };
+	bool file_a = folio_is_file_lru(a), file_b = folio_is_file_lru(b);
+	bool done = false;
+	int rc, try;
+
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(a), a);
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(b), b);
+
+	rc = exchange_refuse(a, b, mode);
+	if (!rc)
+		rc = exchange_check_locked(a);
+	if (!rc)
+		rc = exchange_check_locked(b);
+	if (rc)
+		goto put_back;
+
+	if (folio_test_writeback(a))
+		folio_wait_writeback(a);
+	if (folio_test_writeback(b))
+		folio_wait_writeback(b);
+
+	exchange_get_ident(a, &ia);
+	exchange_get_ident(b, &ib);
+	if (!exchange_unmap(a, &ia) || !exchange_unmap(b, &ib)) {
+		try_to_unmap_flush();
+		rc = -EAGAIN;
+		goto remap;
+	}
+	try_to_unmap_flush();
+	if (folio_mapped(a) || folio_mapped(b)) {
+		rc = -EAGAIN;
+		goto remap;
+	}
+
+	rc = -EAGAIN;
+	for (try = 0; try < EXCHANGE_FREEZE_TRIES; try++) {
+		rc = exchange_identities(a, &ia, b, &ib, extra_refs);
+		if (!rc)
+			break;
+		cond_resched();
+	}
+	done = !rc;
+
+remap:
+	/*
+	 * Back on the LRU before the ptes return, so that mlocked folios get
+	 * their mlock_count rebuilt by remove_migration_ptes(), as migration
+	 * does.
+	 */
+	folio_add_lru(a);
+	folio_add_lru(b);
+	if (ia.mlocked || ib.mlocked)
+		lru_add_drain();
+	if (done) {
+		exchange_remap(b, a, &ib);
+		exchange_remap(a, b, &ia);
+	} else {
+		exchange_remap(a, a, &ia);
+		exchange_remap(b, b, &ib);
+	}
+	exchange_release(a, file_a);
+	exchange_release(b, file_b);
+	goto out;
+
+put_back:
+	folio_add_lru(a);
+	folio_add_lru(b);
+	exchange_release(a, file_a);
+	exchange_release(b, file_b);
+out:
+	return rc;
+}
+
+/* Count and trace one exchange's outcome. */
+static void exchange_account(unsigned long pfn_a, unsigned long pfn_b,
+			     unsigned int order, int rc)
+{
+	if (rc)
+		count_vm_event(PGEXCHANGE_FAIL);
+	else if (order)
+		count_vm_event(THP_EXCHANGE_SUCCESS);
+	else
+		count_vm_event(PGEXCHANGE_SUCCESS);
+	trace_kcontigd_exchange(pfn_a, pfn_b, order, rc);
+}
+
+/**
+ * exchange_folios - swap the contents and identities of two folios
+ * @a: a folio
+ * @b: another folio of the same order
+ * @mode: MIGRATE_ASYNC refuses folios under writeback; otherwise wait
+ *
+ * @a and @b must be locked, isolated from the LRU with folio_isolate_lru()
+ * and counted in NR_ISOLATED_ANON/FILE, as for migrate_pages(); the
+ * isolation reference must be the caller's only one. On return, whatever
+ * the result, both are back on the LRU, uncounted, unlocked, and the
+ * isolation references are dropped.
+ *
+ * On success every mapping of @a's contents maps @a's old contents' new
+ * frame, that is the frame of @b, and the other way round; page cache and
+ * swap cache slots, memcg charges and node counters follow the contents.
+ *
+ * Return: 0 on success, or a negative errno with nothing changed; see
+ * include/linux/exchange.h for what each one means.
+ */
+int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode)
+{
+	unsigned long pfn_a = folio_pfn(a), pfn_b = folio_pfn(b);
+	unsigned int order = folio_order(a);
+	int rc;
+
+	rc = __exchange_folios(a, b, mode, 1);
+	exchange_account(pfn_a, pfn_b, order, rc);
+	return rc;
+}
+
+/* Isolate @folio from the LRU and count it, as compaction does. */
+static int exchange_isolate(struct folio *folio)
+{
+	if (!folio_isolate_lru(folio)) {
+		/* It may still sit in a per-CPU batch on its way to the LRU. */
+		lru_add_drain_all();
+		if (!folio_isolate_lru(folio))
+			return -EBUSY;
+	}
+	node_stat_mod_folio(folio, NR_ISOLATED_ANON + folio_is_file_lru(folio),
+			    folio_nr_pages(folio));
+	return 0;
+}
+
+static void exchange_unisolate(struct folio *folio)
+{
+	node_stat_mod_folio(folio, NR_ISOLATED_ANON + folio_is_file_lru(folio),
+			    -folio_nr_pages(folio));
+	folio_putback_lru(folio);
+}
+
+/*
+ * Lock both folios without deadlock: the lower PFN first; the second only
+ * by trylock, waiting for it with the first unlocked when it is busy.
+ */
+static int exchange_lock_pair(struct folio *a, struct folio *b,
+			      enum migrate_mode mode)
+{
+	struct folio *first = folio_pfn(a) < folio_pfn(b) ? a : b;
+	struct folio *second = first == a ? b : a;
+	int try;
+
+	for (try = 0; try < EXCHANGE_FREEZE_TRIES; try++) {
+		if (mode == MIGRATE_ASYNC) {
+			if (!folio_trylock(first))
+				return -EAGAIN;
+		} else {
+			folio_lock(first);
+		}
+		if (folio_trylock(second))
+			return 0;
+		folio_unlock(first);
+		if (mode == MIGRATE_ASYNC)
+			return -EAGAIN;
+		folio_lock(second);
+		folio_unlock(second);
+	}
+	return -EAGAIN;
+}
+
+/**
+ * exchange_pages - exchange the folios of two pages
+ * @pa: a page the caller holds a reference on
+ * @pb: another page the caller holds a reference on
+ * @mode: MIGRATE_ASYNC never sleeps on a folio lock or on writeback
+ *
+ * Isolates both folios, locks them in a deadlock-free order, exchanges
+ * them with exchange_folios() and puts them back. The caller's references
+ * are left as they were.
+ *
+ * Return: 0 or a negative errno (see include/linux/exchange.h).
+ */
+int exchange_pages(struct page *pa, struct page *pb, enum migrate_mode mode)
+{
+	struct folio *a = page_folio(pa), *b = page_folio(pb);
+	unsigned long pfn_a = folio_pfn(a), pfn_b = folio_pfn(b);
+	unsigned int order = folio_order(a);
+	int rc;
+
+	rc = exchange_refuse(a, b, mode);
+	if (rc)
+		goto out;
+	rc = exchange_isolate(a);
+	if (rc)
+		goto out;
+	rc = exchange_isolate(b);
+	if (rc) {
+		exchange_unisolate(a);
+		goto out;
+	}
+	rc = exchange_lock_pair(a, b, mode);
+	if (rc) {
+		exchange_unisolate(a);
+		exchange_unisolate(b);
+		goto out;
+	}
+	/* The caller's references are the second ones to expect. */
+	rc = __exchange_folios(a, b, mode, 2);
+out:
+	exchange_account(pfn_a, pfn_b, order, rc);
+	return rc;
+}
+
+/*
+ * Take [pfn, pfn + nr) off the allocator, migrating its occupants away;
+ * one compound page when @order > 0. 0 or -EBUSY / -EAGAIN.
+ */
+static int exchange_take_frames(unsigned long pfn, unsigned long nr,
+				unsigned int order)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | (order ? __GFP_COMP : 0);
+	int rc;
+
+	rc = alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE, gfp);
+	if (rc == -EBUSY) {
+		/* An occupant still in a per-CPU LRU batch looks unmovable. */
+		lru_add_drain_all();
+		rc = alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE, gfp);
+	}
+	if (rc)
+		return rc == -EINTR ? -EAGAIN : -EBUSY;
+	return 0;
+}
+
+static void exchange_free_frames(unsigned long pfn, unsigned long nr,
+				 unsigned int order)
+{
+	if (order)
+		__free_pages(pfn_to_page(pfn), order);
+	else
+		free_contig_range(pfn, nr);
+}
+
+/* migrate_pages() target: the one frame exchange_fallback_migrate() took. */
+struct exchange_target {
+	struct folio *folio;
+	bool used;
+};
+
+static struct folio *exchange_target_get(struct folio *src,
+					 unsigned long private)
+{
+	struct exchange_target *t = (struct exchange_target *)private;
+
+	if (t->used || folio_order(src) != folio_order(t->folio))
+		return NULL;
+	t->used = true;
+	return t->folio;
+}
+
+static void exchange_target_put(struct folio *dst, unsigned long private)
+{
+	struct exchange_target *t = (struct exchange_target *)private;
+
+	t->used = false;
+}
+
+/**
+ * exchange_fallback_migrate - move a folio onto a given frame by migration
+ * @src: a page of the folio to move; the caller's reference is consumed
+ * @target_pfn: the first frame to move it to, aligned to the folio's size
+ * @mode: migration mode for moving the folio in
+ *
+ * For when exchange_pages() is refused: take the frames at @target_pfn off
+ * the allocator with alloc_contig_range(), which first migrates whatever
+ * movable folio occupies them elsewhere, then migrate @src's folio into
+ * them. Also the way to move a folio onto a frame that is free. The
+ * caller's reference is dropped once the folio is isolated, as migration
+ * wants no other reference than the isolation's.
+ *
+ * Return: 0 once @src's contents live at @target_pfn; -EINVAL for a
+ * misaligned or invalid target or one @src already occupies; -EBUSY when
+ * the target cannot be freed (unmovable or pinned occupant); -EAGAIN when
+ * the folio could not be migrated. Nothing is leaked on failure, but the
+ * occupant may have been moved already.
+ */
+int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
+			      enum migrate_mode mode)
+{
+	struct folio *folio = page_folio(src);
+	unsigned int order = folio_order(folio);
+	unsigned long nr = 1UL << order, src_pfn = folio_pfn(folio);
+	struct exchange_target t = { };
+	unsigned int succeeded = 0;
+	LIST_HEAD(list);
+	int rc;
+
+	if (!IS_ALIGNED(target_pfn, nr) || !pfn_valid(target_pfn) ||
+	    !pfn_valid(target_pfn + nr - 1) ||
+	    (target_pfn <= src_pfn && src_pfn < target_pfn + nr))
+		rc = -EINVAL;
+	else if (folio_test_hugetlb(folio) || folio_test_ksm(folio) ||
+		 folio_is_zone_device(folio) || __folio_test_movable(folio))
+		rc = -EOPNOTSUPP;
+	else if (folio_maybe_dma_pinned(folio))
+		rc = -EBUSY;
+	else
+		rc = exchange_take_frames(target_pfn, nr, order);
+	/*
+	 * Isolate only once the target is ours: a large isolated folio would
+	 * make the migration inside alloc_contig_range() wait in
+	 * too_many_isolated() for it to be put back.
+	 */
+	if (!rc) {
+		rc = exchange_isolate(folio);
+		if (rc)
+			exchange_free_frames(target_pfn, nr, order);
+	}
+	/* Isolated, or refused: either way the caller's reference goes. */
+	folio_put(folio);
+	if (rc)
+		goto out;
+	list_add(&folio->lru, &list);
+
+	t.folio = page_rmappable_folio(pfn_to_page(target_pfn));
+
+	rc = migrate_pages(&list, exchange_target_get, exchange_target_put,
+			   (unsigned long)&t, mode, MR_CONTIG, &succeeded);
+	if (!list_empty(&list))
+		putback_movable_pages(&list);
+	if (rc || !succeeded)
+		rc = rc < 0 ? rc : -EAGAIN;
+	if (!t.used)
+		folio_put(t.folio);
+out:
+	trace_kcontigd_exchange_fallback(src_pfn, target_pfn, order, rc);
+	return rc;
+}
+
+#ifdef CONFIG_DEBUG_FS
+/* Reference the page mapped at @addr in @mm; -ENOENT if there is none. */
+static int exchange_get_user_page(struct mm_struct *mm, unsigned long addr,
+				  struct page **pagep)
+{
+	struct vm_area_struct *vma;
+	struct folio_walk fw;
+	struct folio *folio;
+	int rc = -ENOENT;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		folio = folio_walk_start(&fw, vma, addr, 0);
+		if (folio) {
+			folio_get(folio);
+			*pagep = fw.page;
+			folio_walk_end(&fw, vma);
+			rc = 0;
+		}
+	}
+	mmap_read_unlock(mm);
+	return rc;
+}
+
+/* The mm of process @pid, or an ERR_PTR. */
+static struct mm_struct *exchange_get_mm(int pid)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+
+	task = find_get_task_by_vpid(pid);
+	if (!task)
+		return ERR_PTR(-ESRCH);
+	mm = get_task_mm(task);
+	put_task_struct(task);
+	return mm ? mm : ERR_PTR(-EINVAL);
+}
+
+/*
+ * Write "PID ADDR1 ADDR2 [pid2=PID2] [fallback] [async]": exchange the
+ * pages mapped at ADDR1 in PID and at ADDR2 in PID2 (default: PID), or
+ * with "fallback" move ADDR1's page onto the frame of ADDR2's page by
+ * migration. The write returns the exchange's errno.
+ */
+static int exchange_debugfs_run(char *cmd)
+{
+	enum migrate_mode mode = MIGRATE_SYNC;
+	struct mm_struct *mm[2] = { };
+	struct page *page[2] = { };
+	unsigned long addr[2], target_pfn;
+	bool fallback = false;
+	int pid[2], i, rc;
+	char *tok;
+
+	tok = strsep(&cmd, " \t");
+	if (!tok || kstrtoint(tok, 10, &pid[0]) || pid[0] <= 0)
+		return -EINVAL;
+	pid[1] = pid[0];
+	for (i = 0; i < 2; i++) {
+		tok = strsep(&cmd, " \t");
+		if (!tok || kstrtoul(tok, 0, &addr[i]))
+			return -EINVAL;
+	}
+	while ((tok = strsep(&cmd, " \t"))) {
+		if (!*tok)
+			continue;
+		if (!strcmp(tok, "fallback"))
+			fallback = true;
+		else if (!strcmp(tok, "async"))
+			mode = MIGRATE_ASYNC;
+		else if (strncmp(tok, "pid2=", 5) ||
+			 kstrtoint(tok + 5, 10, &pid[1]) || pid[1] <= 0)
+			return -EINVAL;
+	}
+
+	for (i = 0; i < 2; i++) {
+		mm[i] = exchange_get_mm(pid[i]);
+		if (IS_ERR(mm[i])) {
+			rc = PTR_ERR(mm[i]);
+			mm[i] = NULL;
+			goto out;
+		}
+		rc = exchange_get_user_page(mm[i], addr[i], &page[i]);
+		if (rc)
+			goto out;
+	}
+	if (fallback) {
+		/* Only the isolation may hold references: give up ours. */
+		target_pfn = ALIGN_DOWN(page_to_pfn(page[1]),
+					folio_nr_pages(page_folio(page[0])));
+		put_page(page[1]);
+		page[1] = NULL;
+		rc = exchange_fallback_migrate(page[0], target_pfn, mode);
+		page[0] = NULL;
+	} else {
+		rc = exchange_pages(page[0], page[1], mode);
+	}
+out:
+	for (i = 0; i < 2; i++) {
+		if (page[i])
+			put_page(page[i]);
+		if (mm[i])
+			mmput(mm[i]);
+	}
+	return rc;
+}
+
+static ssize_t exchange_debugfs_write(struct file *file,
+				      const char __user *ubuf, size_t count,
+				      loff_t *ppos)
+{
+	char buf[128];
+	int rc;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	rc = exchange_debugfs_run(strim(buf));
+	return rc ? rc : count;
+}
+
+static const struct file_operations exchange_debugfs_fops = {
+	.owner = THIS_MODULE,
+	.write = exchange_debugfs_write,
+};
+#endif /* CONFIG_DEBUG_FS */
+
+static int __init exchange_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		void *page = (void *)__get_free_page(GFP_KERNEL);
+
+		if (!page)
+			return -ENOMEM;
+		per_cpu(exchange_bounce_page, cpu) = page;
+	}
+#ifdef CONFIG_DEBUG_FS
+	debugfs_create_file("exchange_pages", 0200, NULL, NULL,
+			    &exchange_debugfs_fops);
+	debugfs_create_bool("exchange_bounce", 0600, NULL,
+			    &exchange_use_bounce);
+#endif
+	return 0;
+}
+late_initcall(exchange_init);

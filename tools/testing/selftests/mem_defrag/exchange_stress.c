@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stress page exchange: thousands of random exchanges among the pages of
+ * several processes that keep writing, forking, munmapping and mremapping
+ * at the same time. Every process checks all its pages at the end.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "exchange_util.h"
+
+#define WORKERS		4
+#define PAGES		128
+#define EXCHANGES	3000
+
+static long psize;
+
+/* Shared with the parent: where each worker's buffer is right now. */
+struct worker_info {
+	volatile pid_t pid;
+	volatile uintptr_t base;
+	volatile int stop;
+	volatile int result;
+};
+
+static void worker(struct worker_info *me, unsigned int seed)
+{
+	unsigned int *owner = calloc(PAGES, sizeof(*owner));
+	char *buf, *spare;
+	int i, round = 0;
+
+	buf = mmap(NULL, PAGES * psize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	spare = mmap(NULL, PAGES * psize, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!owner || buf == MAP_FAILED || spare == MAP_FAILED)
+		_exit(10);
+	madvise(buf, PAGES * psize, MADV_NOHUGEPAGE);
+	for (i = 0; i < PAGES; i++) {
+		owner[i] = seed * 100000 + i;
+		fill_page(buf + i * psize, psize, owner[i]);
+	}
+	me->base = (uintptr_t)buf;
+
+	while (!me->stop) {
+		int x = rand_r(&seed) % PAGES;
+
+		switch (round++ % 16) {
+		case 0: {		/* fork: the child writes COW copies */
+			pid_t pid = fork();
+
+			if (pid == 0) {
+				for (i = 0; i < PAGES; i += 7) {
+					if (!check_page(buf + i * psize, psize,
+							owner[i]))
+						_exit(1);
+					fill_page(buf + i * psize, psize, 7);
+				}
+				_exit(0);
+			}
+			if (pid > 0) {
+				int status;
+
+				waitpid(pid, &status, 0);
+				if (!WIFEXITED(status) || WEXITSTATUS(status))
+					me->result = 20;
+			}
+			break;
+		}
+		case 5:			/* drop a page and populate it again */
+			munmap(buf + x * psize, psize);
+			if (mmap(buf + x * psize, psize, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				 -1, 0) == MAP_FAILED)
+				_exit(11);
+			owner[x] = seed + round;
+			fill_page(buf + x * psize, psize, owner[x]);
+			break;
+		case 9: {		/* move a page away and back */
+			char *away = mremap(buf + x * psize, psize, psize,
+					    MREMAP_MAYMOVE | MREMAP_FIXED,
+					    spare + x * psize);
+
+			if (away == MAP_FAILED ||
+			    mremap(away, psize, psize,
+				   MREMAP_MAYMOVE | MREMAP_FIXED,
+				   buf + x * psize) == MAP_FAILED)
+				_exit(12);
+			break;
+		}
+		default:		/* rewrite a page */
+			owner[x] = seed + round;
+			fill_page(buf + x * psize, psize, owner[x]);
+			break;
+		}
+	}
+	for (i = 0; i < PAGES; i++)
+		if (!check_page(buf + i * psize, psize, owner[i]))
+			me->result = 30 + (i & 63);
+	_exit(me->result);
+}
+
+FIXTURE(stress) {
+};
+
+FIXTURE_SETUP(stress)
+{
+	psize = sysconf(_SC_PAGESIZE);
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (!exchange_present())
+		SKIP(return, "no %s", EXCHANGE_DEBUGFS);
+}
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+TEST_F_TIMEOUT(stress, random_exchanges_among_busy_processes, 600)
+{
+	struct worker_info *w;
+	unsigned int seed = 12345;
+	int i, ok = 0, errors[256] = { };
+	long isolated;
+
+	w = mmap(NULL, WORKERS * sizeof(*w), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(w, MAP_FAILED);
+	memset(w, 0, WORKERS * sizeof(*w));
+	for (i = 0; i < WORKERS; i++) {
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0)
+			worker(&w[i], i + 1);
+		w[i].pid = pid;
+	}
+	for (i = 0; i < WORKERS; i++)
+		while (!w[i].base)
+			usleep(1000);
+
+	for (i = 0; i < EXCHANGES; i++) {
+		int a = rand_r(&seed) % WORKERS, b = rand_r(&seed) % WORKERS;
+		char cmd[160];
+		int ret;
+
+		snprintf(cmd, sizeof(cmd), "%d 0x%lx 0x%lx pid2=%d%s",
+			 w[a].pid,
+			 (unsigned long)(w[a].base + (rand_r(&seed) % PAGES) * psize),
+			 (unsigned long)(w[b].base + (rand_r(&seed) % PAGES) * psize),
+			 w[b].pid, i % 3 ? "" : " async");
+		ret = exchange_raw(cmd);
+		if (!ret)
+			ok++;
+		else
+			errors[-ret & 255]++;
+	}
+	for (i = 0; i < WORKERS; i++)
+		w[i].stop = 1;
+	for (i = 0; i < WORKERS; i++) {
+		int status;
+
+		ASSERT_EQ(waitpid(w[i].pid, &status, 0), w[i].pid);
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(WEXITSTATUS(status), 0)
+			TH_LOG("worker %d: data check failed (%d)", i,
+			       WEXITSTATUS(status));
+	}
+	TH_LOG("%d of %d exchanges done", ok, EXCHANGES);
+	for (i = 1; i < 256; i++)
+		if (errors[i])
+			TH_LOG("%d failed with %s", errors[i], strerror(i));
+	/* Most requests find both pages mapped and succeed. */
+	EXPECT_GE(ok, EXCHANGES / 2);
+	isolated = vmstat("nr_isolated_anon") + vmstat("nr_isolated_file");
+	EXPECT_EQ(isolated, 0);
+}
+
+TEST_HARNESS_MAIN

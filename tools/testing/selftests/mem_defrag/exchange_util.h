@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the page exchange selftests: the debugfs trigger, pagemap,
+ * /proc/kpagecount, /proc/kpageflags and /proc/vmstat.
+ */
+#ifndef __EXCHANGE_UTIL_H
+#define __EXCHANGE_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXCHANGE_DEBUGFS	"/sys/kernel/debug/exchange_pages"
+
+#define PM_PFN_MASK		((1ULL << 55) - 1)
+#define PM_PRESENT		(1ULL << 63)
+
+#define KPF_LOCKED		0
+#define KPF_DIRTY		4
+#define KPF_LRU			5
+#define KPF_ACTIVE		6
+#define KPF_MMAP		11
+#define KPF_ANON		12
+#define KPF_SWAPCACHE		13
+#define KPF_SWAPBACKED		14
+#define KPF_COMPOUND_HEAD	15
+#define KPF_THP			22
+#define KPF_UNEVICTABLE		18
+#define KPF_MLOCKED		33
+
+static inline bool exchange_present(void)
+{
+	return access(EXCHANGE_DEBUGFS, W_OK) == 0;
+}
+
+/* Run one exchange request; 0 or -errno of the write. */
+static inline int exchange_request(const char *fmt_extra, pid_t pid1,
+				   void *a1, void *a2)
+{
+	char cmd[160];
+	int fd, n, ret = 0;
+
+	fd = open(EXCHANGE_DEBUGFS, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(cmd, sizeof(cmd), "%d %p %p%s%s", pid1, a1, a2,
+		     fmt_extra ? " " : "", fmt_extra ? fmt_extra : "");
+	if (write(fd, cmd, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static inline int exchange_raw(const char *cmd)
+{
+	int fd, ret = 0;
+	ssize_t n = strlen(cmd);
+
+	fd = open(EXCHANGE_DEBUGFS, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* PFN mapped at @addr in @pid (0 if none); needs root. */
+static inline uint64_t pfn_of(pid_t pid, void *addr)
+{
+	char path[64];
+	uint64_t e = 0;
+	long psize = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / psize * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
+}
+
+static inline uint64_t kpage_read(const char *file, uint64_t pfn)
+{
+	uint64_t v = 0;
+	int fd = open(file, O_RDONLY);
+
+	if (fd < 0)
+		return ~0ULL;
+	if (pread(fd, &v, sizeof(v), pfn * sizeof(v)) != sizeof(v))
+		v = ~0ULL;
+	close(fd);
+	return v;
+}
+
+static inline uint64_t kpagecount(uint64_t pfn)
+{
+	return kpage_read("/proc/kpagecount", pfn);
+}
+
+static inline uint64_t kpageflags(uint64_t pfn)
+{
+	return kpage_read("/proc/kpageflags", pfn);
+}
+
+/* Fold the per-CPU vmstat deltas into the global counters (root). */
+static inline void stat_refresh(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (fd >= 0) {
+		/* EINVAL means a counter is negative: the checks will say. */
+		ssize_t ret = write(fd, "1", 1);
+
+		(void)ret;
+		close(fd);
+	}
+}
+
+/*
+ * A field of /proc/vmstat, a node's vmstat, /proc/meminfo-style files; -1
+ * if absent. Counters are folded first: per-CPU deltas hide small changes.
+ */
+static inline long stat_field(const char *file, const char *key)
+{
+	char line[256], name[128];
+	long val = -1, v;
+	FILE *f;
+
+	stat_refresh();
+	f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127[^: ]%*[: ] %ld", name, &v) == 2 &&
+		    !strcmp(name, key)) {
+			val = v;
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static inline long vmstat(const char *key)
+{
+	return stat_field("/proc/vmstat", key);
+}
+
+/* Wait up to @secs for nr_isolated_anon and _file to be 0 again. */
+static inline bool isolated_settles(int secs)
+{
+	int i;
+
+	for (i = 0; i < secs * 10; i++) {
+		if (!vmstat("nr_isolated_anon") && !vmstat("nr_isolated_file"))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* Fill a page with a pattern derived from @seed; check it back. */
+static inline void fill_page(void *p, size_t len, unsigned int seed)
+{
+	uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(*w); i++)
+		w[i] = ((uint64_t)seed << 32) ^ (i * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline bool check_page(const void *p, size_t len, unsigned int seed)
+{
+	const uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(*w); i++)
+		if (w[i] != (((uint64_t)seed << 32) ^
+			     (i * 0x9e3779b97f4a7c15ULL)))
+			return false;
+	return true;
+}
+
+#endif /* __EXCHANGE_UTIL_H */

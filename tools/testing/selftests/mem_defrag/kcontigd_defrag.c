@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The defrag engine end to end: a VMA populated in fragmented memory
+ * becomes physically contiguous (R99 <= 4, >= 99% in place) with every
+ * page's data intact, and so do the occupants' pages that were exchanged;
+ * anchors of several processes never overlap; pinned pages become
+ * reported holes; lifetime events mid-run leave nothing behind.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/io_uring.h>
+
+#include "../kselftest_harness.h"
+#include "contig_util.h"
+#include "exchange_util.h"
+
+#define MPOL_BIND_	2
+#define MIB		(1UL << 20)
+
+static long psize;
+
+/* Allocate from node 0 only (no libnuma in the guest's selftests). */
+static int bind_node0(void)
+{
+	unsigned long mask = 1;
+
+	return syscall(SYS_set_mempolicy, MPOL_BIND_, &mask, 2);
+}
+
+struct contig_view {
+	char state[16];
+	long resident, in_place, holes, r99;
+	unsigned long anchor_va, anchor_pfn;
+};
+
+static int contig_view(void *buf, struct contig_view *v)
+{
+	char line[512], *p;
+
+	memset(v, 0, sizeof(*v));
+	if (contig_line(getpid(), (unsigned long)buf, line, sizeof(line)))
+		return -1;
+	p = strstr(line, " state=");
+	if (p)
+		sscanf(p + 7, "%15s", v->state);
+	v->resident = contig_field(line, "resident");
+	v->in_place = contig_field(line, "in_place");
+	v->holes = contig_field(line, "holes");
+	v->r99 = contig_field(line, "r99");
+	p = strstr(line, " anchor=0x");
+	if (p)
+		sscanf(p + 8, "%lx:%lx", &v->anchor_va, &v->anchor_pfn);
+	return 0;
+}
+
+/* Wait until the vma at @buf is done or blocked; false on timeout. */
+static bool wait_settled(void *buf, struct contig_view *v, double secs)
+{
+	double deadline = now_seconds() + secs;
+
+	do {
+		if (!contig_view(buf, v) && (!strcmp(v->state, "done") ||
+					     !strcmp(v->state, "blocked")))
+			return true;
+		usleep(100000);
+	} while (now_seconds() < deadline);
+	return false;
+}
+
+/* Runs and R99 of [buf, buf + len) from pagemap, independent of the kernel. */
+static void measure(void *buf, size_t len, long *runs, long *r99)
+{
+	unsigned long pages = len / psize, i, n = 0, cur = 0, prev = 0;
+	unsigned long *lens = calloc(pages + 1, sizeof(*lens));
+	unsigned long resident = 0, need, covered = 0;
+
+	for (i = 0; i < pages; i++) {
+		uint64_t pfn = pfn_of(getpid(), (char *)buf + i * psize);
+
+		if (!pfn) {
+			cur = 0;
+			continue;
+		}
+		resident++;
+		if (cur && pfn == prev + 1) {
+			cur++;
+		} else {
+			n++;
+			cur = 1;
+		}
+		lens[n - 1] = cur;
+		prev = pfn;
+	}
+	/* Selection of the longest: simple and exact for test sizes. */
+	need = (resident * 99 + 99) / 100;
+	*runs = n;
+	for (*r99 = 0; covered < need; (*r99)++) {
+		unsigned long best = 0;
+
+		for (i = 1; i < n; i++)
+			if (lens[i] > lens[best])
+				best = i;
+		covered += lens[best];
+		lens[best] = 0;
+	}
+	free(lens);
+}
+
+/* A child that fills @mib MiB on node 0 and frees every other page. */
+static pid_t start_fragmenter(unsigned long mib, int *done_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(ready) || pipe(go))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		unsigned long pages = mib * MIB / psize, i;
+		char *p;
+
+		bind_node0();
+		p = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		madvise(p, pages * psize, MADV_NOHUGEPAGE);
+		for (i = 0; i < pages; i++)
+			fill_page(p + i * psize, psize, 50000 + i);
+		for (i = 1; i < pages; i += 2)
+			madvise(p + i * psize, psize, MADV_DONTNEED);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		/* The occupants kcontigd exchanged keep their data. */
+		for (i = 0; i < pages; i += 2)
+			if (!check_page(p + i * psize, psize, 50000 + i))
+				_exit(3);
+		_exit(0);
+	}
+	if (pid > 0 && read(ready[0], &c, 1) != 1)
+		return -1;
+	*done_fd = go[1];
+	return pid;
+}
+
+static int stop_fragmenter(pid_t pid, int fd)
+{
+	int status;
+
+	if (write(fd, "g", 1) != 1)
+		return -1;
+	close(fd);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static char *map_filled(size_t len, int seed, int flags)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS,
+		       -1, 0);
+	size_t off;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (!(flags & MAP_SHARED))
+		madvise(p, len, MADV_NOHUGEPAGE);
+	for (off = 0; off < len; off += psize)
+		fill_page(p + off, psize, seed + off / psize);
+	return p;
+}
+
+static bool check_filled(char *p, size_t len, int seed)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += psize)
+		if (!check_page(p + off, psize, seed + off / psize))
+			return false;
+	return true;
+}
+
+FIXTURE(defrag)
+{
+	char saved[3][64];
+};
+
+static const char * const defrag_knobs[] = {
+	"enabled", "scan_sleep_millisecs", "pages_to_scan",
+};
+
+FIXTURE_SETUP(defrag)
+{
+	unsigned int i;
+
+	psize = sysconf(_SC_PAGESIZE);
+	if (!kcontigd_present())
+		SKIP(return, "kernel without kcontigd");
+	if (geteuid())
+		SKIP(return, "needs root (anchors, pagemap PFNs)");
+	for (i = 0; i < ARRAY_SIZE(defrag_knobs); i++)
+		ASSERT_EQ(knob_read(defrag_knobs[i], self->saved[i], 64), 0);
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "20"), 0);
+	ASSERT_EQ(knob_write("pages_to_scan", "8192"), 0);
+}
+
+FIXTURE_TEARDOWN(defrag)
+{
+	unsigned int i;
+
+	if (!kcontigd_present() || geteuid())
+		return;
+	for (i = 0; i < ARRAY_SIZE(defrag_knobs); i++)
+		knob_write(defrag_knobs[i], self->saved[i]);
+	EXPECT_EQ(vmstat("nr_isolated_anon"), 0);
+	EXPECT_EQ(vmstat("nr_isolated_file"), 0);
+}
+
+/* The main case: anon memory taken from 4 KiB holes becomes contiguous. */
+TEST_F_TIMEOUT(defrag, anon_from_holes, 900)
+{
+	size_t len = 32 * MIB;
+	long runs0, r990, runs1, r991;
+	struct contig_view v;
+	int frag_fd;
+	pid_t frag;
+	char *buf;
+
+	frag = start_fragmenter(512, &frag_fd);
+	ASSERT_GT(frag, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 1000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	measure(buf, len, &runs0, &r990);
+	TH_LOG("before: runs=%ld R99=%ld", runs0, r990);
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs1, &r991);
+	TH_LOG("after: state=%s runs=%ld R99=%ld in_place=%ld/%ld holes=%ld",
+	       v.state, runs1, r991, v.in_place, v.resident, v.holes);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r991, 4);
+	EXPECT_GE(v.in_place * 100, v.resident * 99);
+	EXPECT_EQ(v.r99, r991);		/* the kernel's R99 is pagemap's */
+	EXPECT_TRUE(check_filled(buf, len, 1000));
+	/* The anchor is where the first page now lives. */
+	EXPECT_EQ(pfn_of(getpid(), buf), v.anchor_pfn);
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+	munmap(buf, len);
+}
+
+TEST_F_TIMEOUT(defrag, shmem_mapping, 900)
+{
+	size_t len = 16 * MIB;
+	struct contig_view v;
+	long runs, r99;
+	char *buf;
+
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 2000, MAP_SHARED);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("shmem: state=%s R99=%ld in_place=%ld/%ld", v.state, r99,
+	       v.in_place, v.resident);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 2000));
+	munmap(buf, len);
+}
+
+TEST_F_TIMEOUT(defrag, thp_backed, 900)
+{
+	size_t len = 16 * MIB;
+	struct contig_view v;
+	long runs, r99;
+	char *raw, *buf;
+	size_t off;
+
+	raw = mmap(NULL, len + 2 * MIB, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(raw, MAP_FAILED);
+	buf = (char *)(((uintptr_t)raw + 2 * MIB - 1) & ~(2 * MIB - 1));
+	ASSERT_EQ(madvise(buf, len, MADV_HUGEPAGE), 0);
+	for (off = 0; off < len; off += psize)
+		fill_page(buf + off, psize, 3000 + off / psize);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("thp: state=%s R99=%ld in_place=%ld/%ld", v.state, r99,
+	       v.in_place, v.resident);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 3000));
+	munmap(raw, len + 2 * MIB);
+}
+
+/* Several processes at once: their anchors never overlap. */
+TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
+{
+#define NR_PROCS 8
+	const int nr = NR_PROCS;
+	size_t len = 4 * MIB;
+	struct { unsigned long pfn; pid_t pid; } got[NR_PROCS] = { };
+	int status, i, j, res[2];
+	pid_t pid[NR_PROCS];
+
+	ASSERT_EQ(pipe(res), 0);
+	for (i = 0; i < nr; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (pid[i] == 0) {
+			struct contig_view v;
+			char *buf = map_filled(len, 4000 + i * 1000, MAP_PRIVATE);
+			unsigned long msg[2];
+
+			if (!buf || madvise(buf, len, MADV_CONTIG))
+				_exit(1);
+			if (!wait_settled(buf, &v, 600) || strcmp(v.state, "done"))
+				_exit(2);
+			if (!check_filled(buf, len, 4000 + i * 1000))
+				_exit(3);
+			msg[0] = v.anchor_pfn;
+			msg[1] = getpid();
+			if (write(res[1], msg, sizeof(msg)) != sizeof(msg))
+				_exit(4);
+			sleep(1);	/* all anchors alive at once */
+			_exit(0);
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		unsigned long msg[2];
+
+		ASSERT_EQ(read(res[0], msg, sizeof(msg)), sizeof(msg));
+		got[i].pfn = msg[0];
+		got[i].pid = msg[1];
+	}
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(waitpid(pid[i], &status, 0), pid[i]);
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(WEXITSTATUS(status), 0);
+	}
+	for (i = 0; i < nr; i++)
+		for (j = i + 1; j < nr; j++)
+			EXPECT_TRUE(got[i].pfn + len / psize <= got[j].pfn ||
+				    got[j].pfn + len / psize <= got[i].pfn)
+				TH_LOG("anchors %lx and %lx overlap",
+				       got[i].pfn, got[j].pfn);
+}
+
+/* Pinned pages cannot move: the vma ends done with reported holes. */
+TEST_F_TIMEOUT(defrag, pinned_pages_are_holes, 900)
+{
+	size_t len = 8 * MIB;
+	struct io_uring_params params = { };
+	struct contig_view v;
+	struct iovec iov;
+	char *buf;
+	int ring;
+
+	buf = map_filled(len, 5000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ring = syscall(__NR_io_uring_setup, 4, &params);
+	if (ring < 0)
+		SKIP(return, "no io_uring");
+	iov.iov_base = buf + 100 * psize;
+	iov.iov_len = 4 * psize;
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+		    &iov, 1))
+		SKIP(return, "cannot pin with io_uring");
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	TH_LOG("pinned: state=%s holes=%ld in_place=%ld/%ld", v.state, v.holes,
+	       v.in_place, v.resident);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_GE(v.holes, 1);
+	EXPECT_GE(v.in_place + v.holes, v.resident);
+	EXPECT_TRUE(check_filled(buf, len, 5000));
+	close(ring);
+	munmap(buf, len);
+}
+
+/* Lifetime events while kcontigd works: nothing stale, nothing lost. */
+TEST_F_TIMEOUT(defrag, lifetime_events_mid_run, 900)
+{
+	size_t len = 16 * MIB;
+	char *a, *b, *c, *moved;
+	long anchors0;
+	int round;
+
+	anchors0 = knob_read_long("anchors");
+	for (round = 0; round < 3; round++) {
+		a = map_filled(len, 6000, MAP_PRIVATE);
+		b = map_filled(len, 7000, MAP_PRIVATE);
+		c = map_filled(len, 8000, MAP_PRIVATE);
+		ASSERT_NE(a, NULL);
+		ASSERT_NE(b, NULL);
+		ASSERT_NE(c, NULL);
+		ASSERT_EQ(madvise(a, len, MADV_CONTIG), 0);
+		ASSERT_EQ(madvise(b, len, MADV_CONTIG), 0);
+		ASSERT_EQ(madvise(c, len, MADV_CONTIG), 0);
+		usleep(50000 * (round + 1));	/* let kcontigd start */
+
+		/* partial munmap, mremap move, NOCONTIG, mprotect split */
+		ASSERT_EQ(munmap(a + len / 2, len / 2), 0);
+		/* Grow and move b: its anchor no longer matches. */
+		moved = mremap(b, len, 2 * len, MREMAP_MAYMOVE);
+		ASSERT_NE(moved, MAP_FAILED);
+		ASSERT_EQ(madvise(c, len / 2, MADV_NOCONTIG), 0);
+		ASSERT_EQ(mprotect(c + len / 2, psize, PROT_READ), 0);
+		if (round == 2) {
+			ASSERT_EQ(knob_write("enabled", "0"), 0);
+			ASSERT_EQ(knob_write("enabled", "1"), 0);
+		}
+		usleep(200000);
+		EXPECT_TRUE(check_filled(a, len / 2, 6000));
+		EXPECT_TRUE(check_filled(moved, len, 7000));
+		EXPECT_TRUE(check_filled(c, len, 8000));
+		munmap(a, len / 2);
+		munmap(moved, 2 * len);
+		munmap(c, len);
+	}
+	/* All those vmas are gone: their anchors go at the next pass. */
+	EXPECT_TRUE(knob_wait_eq("anchors", anchors0, 60))
+		TH_LOG("anchors %ld, expected %ld", knob_read_long("anchors"),
+		       anchors0);
+}
+
+/* After fork + COW, the parent's moved-away pages are repaired. */
+TEST_F_TIMEOUT(defrag, maintenance_after_cow, 900)
+{
+	size_t len = 8 * MIB;
+	struct contig_view v;
+	long runs, r99;
+	int status, go[2];
+	char *buf, ch;
+	pid_t pid;
+	size_t off;
+
+	buf = map_filled(len, 9000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	ASSERT_STREQ(v.state, "done");
+
+	/*
+	 * A child shares the pages; the parent's writes COW onto new frames.
+	 * kcontigd is stopped meanwhile, or it repairs them as they come.
+	 */
+	ASSERT_EQ(knob_write("enabled", "0"), 0);
+	ASSERT_EQ(pipe(go), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (read(go[0], &ch, 1) != 1)
+			_exit(1);
+		_exit(check_filled(buf, len, 9000) ? 0 : 2);
+	}
+	for (off = 0; off < len; off += 16 * psize)
+		fill_page(buf + off, psize, 9000 + off / psize);
+	measure(buf, len, &runs, &r99);
+	TH_LOG("after COW: R99=%ld", r99);
+	EXPECT_GT(r99, 4);
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+
+	/* kcontigd notices at its next check and puts them back. */
+	ASSERT_TRUE(knob_wait_ge("full_scans",
+				 knob_read_long("full_scans") + 40, 120));
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("repaired: state=%s R99=%ld", v.state, r99);
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 9000));
+	ASSERT_EQ(write(go[1], "g", 1), 1);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+	munmap(buf, len);
+}
+
+TEST_HARNESS_MAIN
