@@ -23,7 +23,7 @@ numactl --membind=0 --cpunodebind=0 "$bin/fragment" 1200 > /run/frag.out &
 frag=$!
 while ! grep -q ready /run/frag.out 2>/dev/null; do sleep 0.2; done
 numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" 256 600
-kill $frag
+kill $frag 2>/dev/null || true
 echo
 echo "## kcontigd idle cost: registered, done vma, 60 s"
 "$bin/contig_demo" 64 300 > /dev/null &
@@ -35,5 +35,6 @@ sleep 60
 t1=$(awk '{print $14 + $15}' /proc/$pid/stat)
 hz=$(getconf CLK_TCK)
 echo "kcontigd CPU over 60 s: $(( t1 - t0 )) ticks of 1/$hz s = $(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f%%", 100 * t / hz / 60}')"
-kill $demo 2>/dev/null
+kill $demo 2>/dev/null || true
 } 2>&1 | tee "$out"
+exit 0

@@ -21,10 +21,19 @@ mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
-# A writable /tmp, unless the repository itself lives there.
+# A writable /tmp. When the repository itself lives under /tmp (a CI
+# clone), keep it visible at the same path through a bind mount.
 case "$repo/" in
-/tmp/*) ;;
-*) mount -t tmpfs tmpfs /tmp ;;
+/tmp/*)
+	mkdir -p /run/repo
+	mount --bind "$repo" /run/repo
+	mount -t tmpfs tmpfs /tmp
+	mkdir -p "$repo"
+	mount --bind /run/repo "$repo"
+	;;
+*)
+	mount -t tmpfs tmpfs /tmp
+	;;
 esac
 
 mkdir -p /run/results

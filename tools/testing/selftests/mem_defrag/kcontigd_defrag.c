@@ -348,12 +348,16 @@ TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
 		EXPECT_TRUE(WIFEXITED(status));
 		EXPECT_EQ(WEXITSTATUS(status), 0);
 	}
-	for (i = 0; i < nr; i++)
-		for (j = i + 1; j < nr; j++)
-			EXPECT_TRUE(got[i].pfn + len / psize <= got[j].pfn ||
-				    got[j].pfn + len / psize <= got[i].pfn)
-				TH_LOG("anchors %lx and %lx overlap",
-				       got[i].pfn, got[j].pfn);
+	for (i = 0; i < nr; i++) {
+		for (j = i + 1; j < nr; j++) {
+			unsigned long pi = got[i].pfn, pj = got[j].pfn;
+			bool apart = pi + len / psize <= pj ||
+				     pj + len / psize <= pi;
+
+			EXPECT_TRUE(apart) TH_LOG("anchors %lx, %lx overlap",
+						  pi, pj);
+		}
+	}
 }
 
 /* Pinned pages cannot move: the vma ends done with reported holes. */
