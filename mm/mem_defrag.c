@@ -434,7 +434,7 @@ static unsigned long kcontigd_reanchors;
 /* The longest kcontigd holds one mm's mmap lock in one go. */
 #define CONTIG_LOCK_HOLD_MS	20
 #define CONTIG_MAX_BACKOFF	32
-#define CONTIG_FINE_CANDIDATES	8
+#define CONTIG_FINE_CANDIDATES	16
 
 static inline unsigned long contig_anchor_nr(struct contig_anchor *a)
 {
@@ -592,6 +592,7 @@ static unsigned int contig_block_bad(unsigned long pfn)
 struct contig_candidate {
 	unsigned long pfn;
 	unsigned long coarse;		/* non-movable pageblocks */
+	unsigned long dirty_blocks;	/* pageblocks with an unmovable page */
 	unsigned long unmovable;	/* pages that cannot be moved */
 	unsigned long free;		/* free pages */
 	unsigned long own;		/* pages of the vma already there */
@@ -602,7 +603,10 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 {
 	unsigned long pfn = c->pfn, end = c->pfn + nr;
 
+	unsigned long dirty_block = ULONG_MAX;
+
 	c->unmovable = 0;
+	c->dirty_blocks = 0;
 	c->free = 0;
 	c->own = 0;
 	while (pfn < end) {
@@ -628,8 +632,17 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 		 * as compaction's scanners do. Good enough to rank ranges.
 		 */
 		head = compound_head(page);
-		if (PageReserved(page) || (!PageLRU(head) && page_count(page)))
+		if (PageReserved(page) || (!PageLRU(head) && page_count(page))) {
+			/*
+			 * One such page keeps alloc_contig_range() from taking
+			 * any free frame of its pageblock: count blocks too.
+			 */
 			c->unmovable++;
+			if (pageblock_start_pfn(pfn) != dirty_block) {
+				dirty_block = pageblock_start_pfn(pfn);
+				c->dirty_blocks++;
+			}
+		}
 		else if (vma->anon_vma && READ_ONCE(head->mapping) ==
 			 (void *)vma->anon_vma + PAGE_MAPPING_ANON)
 			c->own++;
@@ -639,10 +652,15 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 	}
 }
 
-/* Better: fewer unmovable pages, then more free and own pages. */
+/*
+ * Better: fewer pageblocks with unmovable pages, fewer unmovable pages,
+ * then more free and own pages.
+ */
 static bool contig_candidate_better(struct contig_candidate *a,
 				    struct contig_candidate *b)
 {
+	if (a->dirty_blocks != b->dirty_blocks)
+		return a->dirty_blocks < b->dirty_blocks;
 	if (a->unmovable != b->unmovable)
 		return a->unmovable < b->unmovable;
 	return a->free + a->own > b->free + b->own;
@@ -1039,7 +1057,7 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 		a->reason = a->walk.holes ? "holes" : NULL;
 		a->next_check = kcontigd_full_scans + a->backoff;
 		a->backoff = min(a->backoff * 2, CONTIG_MAX_BACKOFF);
-	} else if (!a->walk.moved && a->walk.holes * 64 > resident &&
+	} else if (a->walk.holes * 64 > resident &&
 		   a->reanchors < CONTIG_MAX_REANCHORS) {
 		reanchor = true;
 	} else {
