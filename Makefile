@@ -170,7 +170,7 @@ $(DEMO_DIR)/exchange_bench: bench/exchange_bench.c | $(SETUP_STAMP)
 	@gcc -Wall -Wextra -O2 -o $@ $<
 
 bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench
-	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 1800 \
+	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 1800 --node-mem 4G \
 		--name bench --show -- bench/run.sh $(DEMO_DIR)
 	@mkdir -p bench/results
 	@cp $(BUILD)/vm/bench/results/bench.txt bench/results/bench-$$(date -u +%Y%m%d-%H%M).txt

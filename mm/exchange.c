@@ -644,37 +644,151 @@ static int exchange_take_frames(unsigned long pfn, unsigned long nr,
 	return 0;
 }
 
-static void exchange_free_frames(unsigned long pfn, unsigned long nr,
-				 unsigned int order)
+/* Folios the fallback leaves alone: what migration would refuse or fail. */
+static int exchange_migrate_refuse(struct folio *folio)
 {
-	if (order)
-		__free_pages(pfn_to_page(pfn), order);
-	else
-		free_contig_range(pfn, nr);
+	if (folio_test_hugetlb(folio) || folio_test_ksm(folio) ||
+	    folio_is_zone_device(folio) || __folio_test_movable(folio))
+		return -EOPNOTSUPP;
+	if (folio_maybe_dma_pinned(folio))
+		return -EBUSY;
+	return 0;
 }
 
-/* migrate_pages() target: the one frame exchange_fallback_migrate() took. */
-struct exchange_target {
-	struct folio *folio;
-	bool used;
-};
-
-static struct folio *exchange_target_get(struct folio *src,
-					 unsigned long private)
+/* migrate_pages() callbacks: each source goes to the frame paired with it. */
+static struct folio *exchange_move_get(struct folio *src, unsigned long private)
 {
-	struct exchange_target *t = (struct exchange_target *)private;
+	struct exchange_moves *mv = (struct exchange_moves *)private;
+	unsigned int i;
 
-	if (t->used || folio_order(src) != folio_order(t->folio))
-		return NULL;
-	t->used = true;
-	return t->folio;
+	for (i = 0; i < mv->nr; i++) {
+		struct exchange_move *m = &mv->move[i];
+
+		if (m->src == src && !m->done &&
+		    folio_order(src) == folio_order(m->dst)) {
+			m->done = true;
+			return m->dst;
+		}
+	}
+	return NULL;
 }
 
-static void exchange_target_put(struct folio *dst, unsigned long private)
+static void exchange_move_put(struct folio *dst, unsigned long private)
 {
-	struct exchange_target *t = (struct exchange_target *)private;
+	struct exchange_moves *mv = (struct exchange_moves *)private;
+	unsigned int i;
 
-	t->used = false;
+	for (i = 0; i < mv->nr; i++)
+		if (mv->move[i].dst == dst)
+			mv->move[i].done = false;
+}
+
+/**
+ * exchange_move_add - queue a folio for migration into a frame the caller owns
+ * @mv: the batch, with room left (@mv->nr < @mv->max)
+ * @src: a page of the folio to move; the caller's reference is consumed
+ * @dst: the first page of the frames to move it into, allocated by the
+ *	caller (an order-0 page with a reference count of one, or a compound
+ *	page of the folio's order); consumed too
+ *
+ * Isolates @src's folio and pairs it with @dst; exchange_move_run() moves
+ * the whole batch with one migrate_pages() call, so with one TLB flush.
+ *
+ * Return: the slot in @mv->move, or a negative errno with @dst freed:
+ * -EOPNOTSUPP or -EBUSY for a folio migration is not asked to move (see
+ * exchange_fallback_migrate()), -EBUSY also when it is not on an LRU list.
+ */
+int exchange_move_add(struct exchange_moves *mv, struct page *src,
+		      struct page *dst)
+{
+	struct folio *folio = page_folio(src);
+	struct exchange_move *m;
+	int rc;
+
+	rc = exchange_migrate_refuse(folio);
+	/*
+	 * Isolate only once the target is ours: a large isolated folio would
+	 * make the migration inside alloc_contig_range() wait in
+	 * too_many_isolated() for it to be put back.
+	 */
+	if (!rc)
+		rc = exchange_isolate(folio);
+	/* Isolated, or refused: either way the caller's reference goes. */
+	folio_put(folio);
+	if (rc || WARN_ON_ONCE(mv->nr >= mv->max)) {
+		if (!rc) {
+			exchange_unisolate(folio);
+			rc = -EBUSY;
+		}
+		put_page(dst);
+		trace_kcontigd_exchange_fallback(page_to_pfn(src),
+						 page_to_pfn(dst),
+						 folio_order(folio), rc);
+		return rc;
+	}
+	if (!mv->nr)
+		INIT_LIST_HEAD(&mv->list);
+	m = &mv->move[mv->nr];
+	m->src = folio;
+	m->dst = page_rmappable_folio(dst);
+	m->src_pfn = folio_pfn(folio);
+	m->done = false;
+	list_add_tail(&folio->lru, &mv->list);
+	return mv->nr++;
+}
+
+/**
+ * exchange_move_run - migrate a batch queued by exchange_move_add()
+ * @mv: the batch
+ * @mode: migration mode
+ *
+ * Afterwards @mv->move[i].done tells whether the i-th folio now lives in
+ * its frame; the folios that did not move are back on the LRU and the
+ * frames they did not use are freed. @mv is empty again on return.
+ *
+ * Return: the number of folios moved.
+ */
+unsigned int exchange_move_run(struct exchange_moves *mv,
+			       enum migrate_mode mode)
+{
+	unsigned int i, succeeded = 0, moved = 0;
+
+	if (!mv->nr)
+		return 0;
+	migrate_pages(&mv->list, exchange_move_get, exchange_move_put,
+		      (unsigned long)mv, mode, MR_CONTIG, &succeeded);
+	if (!list_empty(&mv->list))
+		putback_movable_pages(&mv->list);
+	for (i = 0; i < mv->nr; i++) {
+		struct exchange_move *m = &mv->move[i];
+
+		trace_kcontigd_exchange_fallback(m->src_pfn,
+						 folio_pfn(m->dst),
+						 folio_order(m->dst),
+						 m->done ? 0 : -EAGAIN);
+		if (m->done)
+			moved++;
+		else
+			folio_put(m->dst);
+	}
+	mv->nr = 0;
+	return moved;
+}
+
+/*
+ * Migrate @src's folio into @dst, frames the caller owns; both references
+ * are consumed. 0 or a negative errno, as exchange_move_add().
+ */
+static int exchange_migrate_to(struct page *src, struct page *dst,
+			       enum migrate_mode mode)
+{
+	DEFINE_FLEX(struct exchange_moves, mv, move, max, 1);
+	int rc;
+
+	rc = exchange_move_add(mv, src, dst);
+	if (rc >= 0)
+		rc = exchange_move_run(mv, mode) ? 0 : -EAGAIN;
+	return rc;
 }
 
 /**
@@ -702,51 +816,22 @@ int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 	struct folio *folio = page_folio(src);
 	unsigned int order = folio_order(folio);
 	unsigned long nr = 1UL << order, src_pfn = folio_pfn(folio);
-	struct exchange_target t = { };
-	unsigned int succeeded = 0;
-	LIST_HEAD(list);
 	int rc;
 
 	if (!IS_ALIGNED(target_pfn, nr) || !pfn_valid(target_pfn) ||
 	    !pfn_valid(target_pfn + nr - 1) ||
 	    (target_pfn <= src_pfn && src_pfn < target_pfn + nr))
 		rc = -EINVAL;
-	else if (folio_test_hugetlb(folio) || folio_test_ksm(folio) ||
-		 folio_is_zone_device(folio) || __folio_test_movable(folio))
-		rc = -EOPNOTSUPP;
-	else if (folio_maybe_dma_pinned(folio))
-		rc = -EBUSY;
 	else
+		rc = exchange_migrate_refuse(folio);
+	if (!rc)
 		rc = exchange_take_frames(target_pfn, nr, order);
-	/*
-	 * Isolate only once the target is ours: a large isolated folio would
-	 * make the migration inside alloc_contig_range() wait in
-	 * too_many_isolated() for it to be put back.
-	 */
-	if (!rc) {
-		rc = exchange_isolate(folio);
-		if (rc)
-			exchange_free_frames(target_pfn, nr, order);
+	if (rc) {
+		folio_put(folio);
+		trace_kcontigd_exchange_fallback(src_pfn, target_pfn, order, rc);
+		return rc;
 	}
-	/* Isolated, or refused: either way the caller's reference goes. */
-	folio_put(folio);
-	if (rc)
-		goto out;
-	list_add(&folio->lru, &list);
-
-	t.folio = page_rmappable_folio(pfn_to_page(target_pfn));
-
-	rc = migrate_pages(&list, exchange_target_get, exchange_target_put,
-			   (unsigned long)&t, mode, MR_CONTIG, &succeeded);
-	if (!list_empty(&list))
-		putback_movable_pages(&list);
-	if (rc || !succeeded)
-		rc = rc < 0 ? rc : -EAGAIN;
-	if (!t.used)
-		folio_put(t.folio);
-out:
-	trace_kcontigd_exchange_fallback(src_pfn, target_pfn, order, rc);
-	return rc;
+	return exchange_migrate_to(src, pfn_to_page(target_pfn), mode);
 }
 
 #ifdef CONFIG_DEBUG_FS
@@ -900,3 +985,7 @@ static int __init exchange_init(void)
 	return 0;
 }
 late_initcall(exchange_init);
+
+#ifdef CONFIG_MEM_DEFRAG_KUNIT_TEST
+#include "tests/exchange-kunit.h"
+#endif

@@ -43,6 +43,7 @@
 
 #define pr_fmt(fmt) "kcontigd: " fmt
 
+#include <linux/debugfs.h>
 #include <linux/exchange.h>
 #include <linux/freezer.h>
 #include <linux/hugetlb.h>
@@ -54,6 +55,7 @@
 #include <linux/mempolicy.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/page-isolation.h>
 #include <linux/pagewalk.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
@@ -559,23 +561,6 @@ static int contig_vma_node(struct vm_area_struct *vma)
 	return best;
 }
 
-/* The largest zone of @nid that could hold @nr pages. */
-static struct zone *contig_pick_zone(int nid, unsigned long nr)
-{
-	struct zone *zone, *best = NULL;
-	pg_data_t *pgdat = NODE_DATA(nid);
-	int z;
-
-	for (z = 0; z < MAX_NR_ZONES; z++) {
-		zone = &pgdat->node_zones[z];
-		if (!populated_zone(zone) || zone->spanned_pages < nr)
-			continue;
-		if (!best || zone_managed_pages(zone) >= zone_managed_pages(best))
-			best = zone;
-	}
-	return best;
-}
-
 /* 1 for a pageblock that is not movable (or not online), else 0. */
 static unsigned int contig_block_bad(unsigned long pfn)
 {
@@ -596,6 +581,7 @@ struct contig_candidate {
 	unsigned long unmovable;	/* pages that cannot be moved */
 	unsigned long free;		/* free pages */
 	unsigned long own;		/* pages of the vma already there */
+	unsigned long offline;		/* frames with no online memory */
 };
 
 static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
@@ -609,13 +595,14 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 	c->dirty_blocks = 0;
 	c->free = 0;
 	c->own = 0;
+	c->offline = 0;
 	while (pfn < end) {
 		struct page *page = pfn_to_online_page(pfn), *head;
 
 		if (!page) {
-			c->unmovable++;
-			pfn++;
-			continue;
+			/* A hole in the zone: this range can never do. */
+			c->offline++;
+			return;
 		}
 		if (PageBuddy(page)) {
 			unsigned long n = 1UL << min_t(unsigned int,
@@ -686,44 +673,25 @@ static bool contig_range_taken(unsigned long pfn, unsigned long nr)
 }
 
 /*
- * Choose the anchor pfn for @vma: a range of one zone of the vma's node,
- * congruent with the virtual address modulo 2 MiB (1 GiB for vmas of 1 GiB
- * or more), overlapping no anchor (@vma's current one included, so a
- * re-anchor moves elsewhere). Candidates are ranked by their non-movable
- * pageblocks through prefix sums over the zone's pageblocks, then the best
- * few by what their pages are now. Returns 0 with @chosen filled in, or
- * -ENOSPC with *@reason set.
+ * Add @zone's candidates for a range of @nr frames congruent with @vpn
+ * modulo @align to @best, which keeps the CONTIG_FINE_CANDIDATES with the
+ * fewest non-movable (or offline) pageblocks, counted through prefix sums
+ * over the zone's pageblocks.
  */
-static int kcontigd_choose_anchor(struct vm_area_struct *vma,
-				  struct contig_candidate *chosen,
-				  const char **reason)
+static void contig_zone_candidates(struct zone *zone, unsigned long nr,
+				   unsigned long vpn, unsigned long align,
+				   struct contig_candidate *best,
+				   unsigned int *nr_best)
 {
-	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
-	unsigned long align = nr >= (SZ_1G >> PAGE_SHIFT) ?
-			      (SZ_1G >> PAGE_SHIFT) : HPAGE_PMD_NR;
-	struct contig_candidate best[CONTIG_FINE_CANDIDATES];
-	unsigned long zstart, zend, base, nr_blocks, pfn, i;
-	unsigned int nr_best = 0, worst;
+	unsigned long zstart = zone->zone_start_pfn, zend = zone_end_pfn(zone);
+	unsigned long base = pageblock_start_pfn(zstart), nr_blocks, pfn, i;
 	unsigned long *bad;
-	struct zone *zone;
-	int nid;
+	unsigned int worst;
 
-	nid = contig_vma_node(vma);
-	zone = contig_pick_zone(nid, nr);
-	if (!zone) {
-		*reason = "larger-than-zone";
-		return -ENOSPC;
-	}
-
-	zstart = zone->zone_start_pfn;
-	zend = zone_end_pfn(zone);
-	base = pageblock_start_pfn(zstart);
 	nr_blocks = DIV_ROUND_UP(zend - base, pageblock_nr_pages);
 	bad = kvmalloc_array(nr_blocks + 1, sizeof(*bad), GFP_KERNEL);
-	if (!bad) {
-		*reason = "no-memory";
-		return -ENOSPC;
-	}
+	if (!bad)
+		return;
 	/* bad[i]: non-movable pageblocks among the zone's first i. */
 	bad[0] = 0;
 	for (i = 0; i < nr_blocks; i++) {
@@ -745,11 +713,11 @@ static int kcontigd_choose_anchor(struct vm_area_struct *vma,
 
 		if (contig_range_taken(pfn, nr))
 			continue;
-		if (nr_best < CONTIG_FINE_CANDIDATES) {
-			best[nr_best++] = c;
+		if (*nr_best < CONTIG_FINE_CANDIDATES) {
+			best[(*nr_best)++] = c;
 			continue;
 		}
-		for (worst = 0, i = 1; i < nr_best; i++)
+		for (worst = 0, i = 1; i < *nr_best; i++)
 			if (best[i].coarse > best[worst].coarse)
 				worst = i;
 		if (c.coarse < best[worst].coarse)
@@ -757,15 +725,53 @@ static int kcontigd_choose_anchor(struct vm_area_struct *vma,
 	}
 	spin_unlock(&contig_anchor_lock);
 	kvfree(bad);
+}
 
+/*
+ * Choose the anchor pfn for @vma: a range of one zone of the vma's node,
+ * congruent with the virtual address modulo 2 MiB (1 GiB for vmas of 1 GiB
+ * or more), overlapping no anchor (@vma's current one included, so a
+ * re-anchor moves elsewhere) and holding no hole in memory. Candidates of
+ * every zone of the node are ranked by their non-movable pageblocks, then
+ * the best few by what their pages are now. Returns 0 with @chosen filled
+ * in, or -ENOSPC with *@reason set.
+ */
+static int kcontigd_choose_anchor(struct vm_area_struct *vma,
+				  struct contig_candidate *chosen,
+				  const char **reason)
+{
+	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
+	unsigned long align = nr >= (SZ_1G >> PAGE_SHIFT) ?
+			      (SZ_1G >> PAGE_SHIFT) : HPAGE_PMD_NR;
+	struct contig_candidate best[CONTIG_FINE_CANDIDATES];
+	unsigned int nr_best = 0, i, found = 0, zones = 0;
+	pg_data_t *pgdat;
+	int nid, z;
+
+	nid = contig_vma_node(vma);
+	pgdat = NODE_DATA(nid);
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &pgdat->node_zones[z];
+
+		if (!populated_zone(zone) || zone->spanned_pages < nr)
+			continue;
+		zones++;
+		contig_zone_candidates(zone, nr, vpn, align, best, &nr_best);
+	}
 	if (!nr_best) {
-		*reason = "no-free-range";
+		*reason = zones ? "no-free-range" : "larger-than-zone";
 		return -ENOSPC;
 	}
 	for (i = 0; i < nr_best; i++) {
 		contig_score_fine(&best[i], nr, vma);
-		if (!i || contig_candidate_better(&best[i], chosen))
+		if (best[i].offline)
+			continue;
+		if (!found++ || contig_candidate_better(&best[i], chosen))
 			*chosen = best[i];
+	}
+	if (!found) {
+		*reason = "no-free-range";
+		return -ENOSPC;
 	}
 	trace_kcontigd_anchor(vma->vm_mm, vma->vm_start, vma->vm_end,
 			      chosen->pfn, nid, chosen->unmovable,
@@ -839,6 +845,7 @@ enum contig_outcome {
 	CONTIG_IN_PLACE,
 	CONTIG_EXCHANGED,
 	CONTIG_MIGRATED,
+	CONTIG_QUEUED,		/* to be migrated with the batch */
 	CONTIG_SPLIT,		/* a THP was split, visit again */
 	CONTIG_HOLE,		/* cannot be moved there: see reason */
 	CONTIG_FAILED,		/* transient, retry on a later walk */
@@ -849,17 +856,153 @@ static const char * const contig_outcome_names[] = {
 	[CONTIG_IN_PLACE] = "in_place",
 	[CONTIG_EXCHANGED] = "exchanged",
 	[CONTIG_MIGRATED] = "migrated",
+	[CONTIG_QUEUED] = "queued",
 	[CONTIG_SPLIT] = "split",
 	[CONTIG_HOLE] = "hole",
 	[CONTIG_FAILED] = "failed",
 };
 
 /*
+ * Free frames held ahead of the walk. When a page's target is free,
+ * kcontigd takes the whole free buddy block around it off the free lists
+ * in one go (as compaction's free scanner does) and keeps the rest of the
+ * block for the pages that follow: targets only grow along a walk. Held
+ * frames are still in their free state; a frame is prepared as a page only
+ * when a page moves into it, and what is left goes back to the free lists
+ * whole, never through the per-CPU lists, when the walk skips past it and
+ * at the end of every visit of the vma.
+ */
+struct contig_spare {
+	unsigned long next;	/* first frame held */
+	unsigned long end;	/* end of the frames held */
+};
+
+/*
+ * Pages bound for free frames are migrated in batches, with one
+ * migrate_pages() call and so one TLB flush for the batch. Only the
+ * kcontigd thread uses contig_moves; the batch never outlives one visit
+ * of a vma.
+ */
+#define CONTIG_BATCH	64
+static union {
+	u8 bytes[struct_size_t(struct exchange_moves, move, CONTIG_BATCH)];
+	struct exchange_moves mv;
+} contig_moves_u = { .mv.max = CONTIG_BATCH };
+static struct exchange_moves *const contig_moves = &contig_moves_u.mv;
+static unsigned long contig_moves_addr[CONTIG_BATCH];
+/* Pages per batch, 1 to CONTIG_BATCH: debugfs kcontigd_batch, to measure. */
+static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
+
+/* Does a page waiting in the batch sit in frame @pfn? */
+static bool contig_moves_hold(unsigned long pfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < contig_moves->nr; i++)
+		if (contig_moves->move[i].src_pfn == pfn)
+			return true;
+	return false;
+}
+
+/* Give the held frames below @upto back to the free lists. */
+static void contig_spare_release(struct contig_spare *s, unsigned long upto)
+{
+	unsigned long pfn = s->next, flags;
+	struct zone *zone;
+
+	upto = min(upto, s->end);
+	if (pfn >= upto)
+		return;
+	zone = page_zone(pfn_to_page(pfn));
+	spin_lock_irqsave(&zone->lock, flags);
+	while (pfn < upto) {
+		unsigned long order = pageblock_order;
+		struct page *page = pfn_to_page(pfn);
+
+		if (pfn & (pageblock_nr_pages - 1))
+			order = __ffs(pfn);
+		order = min_t(unsigned long, order, ilog2(upto - pfn));
+
+		__putback_isolated_page(page, order,
+					get_pageblock_migratetype(page));
+		pfn += 1UL << order;
+	}
+	spin_unlock_irqrestore(&zone->lock, flags);
+	s->next = upto;
+}
+
+/* Take the free buddy block holding @pfn off the free lists; false if none. */
+static bool contig_spare_fill(struct contig_spare *s, unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn), *head;
+	struct zone *zone;
+	unsigned long flags, head_pfn;
+	unsigned int order;
+	bool taken = false;
+
+	if (!page)
+		return false;
+	zone = page_zone(page);
+	spin_lock_irqsave(&zone->lock, flags);
+	for (order = 0; order < NR_PAGE_ORDERS; order++) {
+		head_pfn = pfn & ~((1UL << order) - 1);
+		head = pfn_to_page(head_pfn);
+		if (!PageBuddy(head) || buddy_order(head) < order)
+			continue;
+		order = buddy_order(head);
+		/* Isolated blocks belong to alloc_contig_range() or offlining. */
+		if (!is_migrate_isolate_page(head) &&
+		    __isolate_free_page(head, order)) {
+			s->next = head_pfn;
+			s->end = head_pfn + (1UL << order);
+			taken = true;
+		}
+		break;
+	}
+	spin_unlock_irqrestore(&zone->lock, flags);
+	return taken;
+}
+
+/*
+ * The free frame @target as a page ready to be migrated into, or NULL when
+ * it is not free. Frames of its block past @limit, the anchor's end, are
+ * given back at once.
+ */
+static struct page *contig_spare_take(struct contig_spare *s,
+				      unsigned long target, unsigned long limit)
+{
+	struct page *page;
+
+	if (target < s->next || target >= s->end) {
+		contig_spare_release(s, s->end);
+		if (!contig_spare_fill(s, target))
+			return NULL;
+		if (s->end > limit) {
+			unsigned long next = s->next;
+
+			s->next = limit;
+			contig_spare_release(s, s->end);
+			s->next = next;
+			s->end = limit;
+		}
+	}
+	contig_spare_release(s, target);
+	s->next = target + 1;
+	page = pfn_to_page(target);
+	post_alloc_hook(page, 0, __GFP_MOVABLE);
+	set_page_refcounted(page);
+	return page;
+}
+
+/*
  * Move the order-0 folio of @page onto frame @target. The caller's
  * reference on it is consumed.
  */
 static enum contig_outcome contig_move_small(struct page *page,
+					     unsigned long addr,
 					     unsigned long target,
+					     struct contig_spare *spare,
+					     unsigned long limit,
 					     const char **why)
 {
 	enum contig_outcome out = CONTIG_HOLE;
@@ -908,7 +1051,18 @@ static enum contig_outcome contig_move_small(struct page *page,
 			}
 		}
 	}
-	/* Free, or an occupant only migration can move away. */
+	/* Free: migrate into the frame taken off the free lists. */
+	tpage = contig_spare_take(spare, target, limit);
+	if (tpage) {
+		rc = exchange_move_add(contig_moves, page, tpage);
+		if (rc >= 0) {
+			contig_moves_addr[rc] = addr;
+			return CONTIG_QUEUED;
+		}
+		*why = "busy";
+		return CONTIG_FAILED;
+	}
+	/* In a per-CPU list, or an occupant only migration can move away. */
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
 	if (!rc)
 		return CONTIG_MIGRATED;
@@ -986,6 +1140,7 @@ put:
  */
 static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 					   struct contig_anchor *a,
+					   struct contig_spare *spare,
 					   unsigned long addr,
 					   unsigned long *nr_pages,
 					   unsigned long *pfn,
@@ -1034,7 +1189,8 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 		else if (out != CONTIG_FAILED && out != CONTIG_HOLE)
 			*nr_pages = nr;
 	} else {
-		out = contig_move_small(page, target, why);
+		out = contig_move_small(page, addr, target, spare,
+					a->anchor_pfn + contig_anchor_nr(a), why);
 	}
 	return out;
 }
@@ -1090,6 +1246,75 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 	}
 }
 
+/* Count the outcome of moving the @nr pages at @addr, from frame @pfn. */
+static void contig_account(struct vm_area_struct *vma, struct contig_anchor *a,
+			   unsigned long addr, unsigned long pfn,
+			   enum contig_outcome out, unsigned long nr,
+			   const char *why, unsigned long *moved)
+{
+	switch (out) {
+	case CONTIG_ABSENT:
+	case CONTIG_QUEUED:	/* counted when the batch runs */
+		break;
+	case CONTIG_IN_PLACE:
+		a->walk.in_place += nr;
+		count_vm_events(CONTIG_PAGES_IN_PLACE, nr);
+		break;
+	case CONTIG_EXCHANGED:
+	case CONTIG_MIGRATED:
+		a->walk.in_place += nr;
+		a->walk.moved += nr;
+		*moved += nr;
+		if (out == CONTIG_EXCHANGED) {
+			WRITE_ONCE(kcontigd_pages_exchanged,
+				   kcontigd_pages_exchanged + nr);
+			count_vm_events(CONTIG_PAGES_EXCHANGED, nr);
+		} else {
+			WRITE_ONCE(kcontigd_pages_migrated,
+				   kcontigd_pages_migrated + nr);
+			count_vm_events(CONTIG_PAGES_MIGRATED, nr);
+		}
+		break;
+	case CONTIG_SPLIT:
+		a->walk.moved++;	/* progress: visit again */
+		*moved += 1;
+		break;
+	case CONTIG_HOLE:
+		a->walk.holes += nr;
+		break;
+	case CONTIG_FAILED:
+		a->walk.failed += nr;
+		WRITE_ONCE(kcontigd_pages_failed,
+			   kcontigd_pages_failed + nr);
+		count_vm_events(CONTIG_PAGES_FAILED, nr);
+		break;
+	}
+	if (out != CONTIG_IN_PLACE && out != CONTIG_ABSENT &&
+	    out != CONTIG_QUEUED)
+		trace_kcontigd_page(vma->vm_mm, vma->vm_start, addr,
+				    pfn, contig_target(a, addr),
+				    contig_outcome_names[out],
+				    why ? why : "");
+}
+
+/* Migrate the pages queued in contig_moves and count the outcomes. */
+static void contig_moves_run(struct vm_area_struct *vma,
+			     struct contig_anchor *a, unsigned long *moved)
+{
+	unsigned int i, nr = contig_moves->nr;
+
+	if (!nr)
+		return;
+	exchange_move_run(contig_moves, MIGRATE_SYNC_LIGHT);
+	for (i = 0; i < nr; i++) {
+		struct exchange_move *m = &contig_moves->move[i];
+
+		contig_account(vma, a, contig_moves_addr[i], m->src_pfn,
+			       m->done ? CONTIG_MIGRATED : CONTIG_FAILED, 1,
+			       m->done ? NULL : "busy", moved);
+	}
+}
+
 /*
  * Work on one vma for at most @budget page visits. Returns the visits
  * made; *@moved counts the pages that moved.
@@ -1101,6 +1326,7 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 					 unsigned long *moved)
 {
 	unsigned long addr, visits = 0, nr, pfn = 0;
+	struct contig_spare spare = { };
 	enum contig_outcome out;
 	const char *why;
 
@@ -1128,51 +1354,18 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 		    time_after(jiffies, deadline))
 			break;
 		why = NULL;
-		out = contig_move_one(vma, a, addr, &nr, &pfn, &why);
+		out = contig_move_one(vma, a, &spare, addr, &nr, &pfn, &why);
 		visits += max(nr, 1UL);
-		switch (out) {
-		case CONTIG_ABSENT:
-			break;
-		case CONTIG_IN_PLACE:
-			a->walk.in_place += nr;
-			count_vm_events(CONTIG_PAGES_IN_PLACE, nr);
-			break;
-		case CONTIG_EXCHANGED:
-		case CONTIG_MIGRATED:
-			a->walk.in_place += nr;
-			a->walk.moved += nr;
-			*moved += nr;
-			if (out == CONTIG_EXCHANGED) {
-				WRITE_ONCE(kcontigd_pages_exchanged,
-					   kcontigd_pages_exchanged + nr);
-				count_vm_events(CONTIG_PAGES_EXCHANGED, nr);
-			} else {
-				WRITE_ONCE(kcontigd_pages_migrated,
-					   kcontigd_pages_migrated + nr);
-				count_vm_events(CONTIG_PAGES_MIGRATED, nr);
-			}
-			break;
-		case CONTIG_SPLIT:
-			a->walk.moved++;	/* progress: visit again */
-			*moved += 1;
-			break;
-		case CONTIG_HOLE:
-			a->walk.holes += nr;
-			break;
-		case CONTIG_FAILED:
-			a->walk.failed += nr;
-			WRITE_ONCE(kcontigd_pages_failed,
-				   kcontigd_pages_failed + nr);
-			count_vm_events(CONTIG_PAGES_FAILED, nr);
-			break;
-		}
-		if (out != CONTIG_IN_PLACE && out != CONTIG_ABSENT)
-			trace_kcontigd_page(vma->vm_mm, vma->vm_start, addr,
-					    pfn, contig_target(a, addr),
-					    contig_outcome_names[out],
-					    why ? why : "");
+		contig_account(vma, a, addr, pfn, out, nr, why, moved);
+		/* Run the batch when full, or when it holds the next target. */
+		if (contig_moves->nr >= READ_ONCE(contig_batch) ||
+		    (contig_moves->nr && addr + (nr << PAGE_SHIFT) < vma->vm_end &&
+		     contig_moves_hold(contig_target(a, addr + (nr << PAGE_SHIFT)))))
+			contig_moves_run(vma, a, moved);
 		cond_resched();
 	}
+	contig_moves_run(vma, a, moved);
+	contig_spare_release(&spare, spare.end);
 	a->cursor = addr;
 	if (addr >= vma->vm_end)
 		contig_finish_walk(vma, a);
@@ -1605,6 +1798,34 @@ static inline int kcontigd_sysfs_init(void)
 }
 #endif /* CONFIG_SYSFS */
 
+#ifdef CONFIG_DEBUG_FS
+static int contig_batch_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(contig_batch);
+	return 0;
+}
+
+static int contig_batch_set(void *data, u64 val)
+{
+	if (val < 1 || val > CONTIG_BATCH)
+		return -EINVAL;
+	WRITE_ONCE(contig_batch, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(contig_batch_fops, contig_batch_get,
+			 contig_batch_set, "%llu\n");
+
+static void __init kcontigd_debugfs_init(void)
+{
+	debugfs_create_file_unsafe("kcontigd_batch", 0600, NULL, NULL,
+				   &contig_batch_fops);
+}
+#else
+static inline void kcontigd_debugfs_init(void)
+{
+}
+#endif
+
 static int __init kcontigd_init(void)
 {
 	int err;
@@ -1616,6 +1837,7 @@ static int __init kcontigd_init(void)
 	err = kcontigd_sysfs_init();
 	if (err)
 		return err;
+	kcontigd_debugfs_init();
 
 	return kcontigd_set_enabled(kcontigd_enabled);
 }

@@ -6,6 +6,7 @@
 #define _LINUX_EXCHANGE_H
 
 #include <linux/migrate_mode.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
 
 /*
@@ -22,11 +23,34 @@
  *   -ENOENT	 (exchange_pages) nothing mapped at an address
  */
 
+/*
+ * A batch of migrations into frames the caller owns (exchange_move_add(),
+ * exchange_move_run()): one migrate_pages() call for all of them. Declare
+ * with DEFINE_FLEX() or allocate with struct_size(), setting @max.
+ */
+struct exchange_move {
+	struct folio *src;	/* isolated */
+	struct folio *dst;	/* the frame it goes to */
+	unsigned long src_pfn;	/* where it was */
+	bool done;		/* it lives in @dst now */
+};
+
+struct exchange_moves {
+	struct list_head list;	/* the isolated sources, for migrate_pages() */
+	unsigned int nr;
+	unsigned int max;
+	struct exchange_move move[] __counted_by(max);
+};
+
 #ifdef CONFIG_MEM_DEFRAG
 int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode);
 int exchange_pages(struct page *a, struct page *b, enum migrate_mode mode);
 int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 			      enum migrate_mode mode);
+int exchange_move_add(struct exchange_moves *mv, struct page *src,
+		      struct page *dst);
+unsigned int exchange_move_run(struct exchange_moves *mv,
+			       enum migrate_mode mode);
 #else
 static inline int exchange_pages(struct page *a, struct page *b,
 				 enum migrate_mode mode)

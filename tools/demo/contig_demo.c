@@ -8,7 +8,12 @@
  * is done (at most the given number of seconds), and shows the runs again
  * with the time taken and a data check.
  *
- *   contig_demo [MiB] [wait-seconds]
+ *   contig_demo [MiB] [wait-seconds] [--thp] [--move-pages NODE]
+ *
+ * --thp backs the buffer with transparent huge pages where it can
+ * (MADV_HUGEPAGE) instead of forbidding them. --move-pages then times
+ * move_pages(2) of the same buffer to NODE, the kernel's own way of moving
+ * that much memory, and prints kcontigd's throughput as a ratio of it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,10 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #ifndef MADV_CONTIG
 #define MADV_CONTIG	26
 #endif
+#ifndef MADV_NOCONTIG
+#define MADV_NOCONTIG	27
+#endif
+#define MPOL_MF_MOVE	(1 << 1)
 
 struct runs {
 	unsigned long resident, runs, largest, r99;
@@ -134,25 +144,62 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The state= field of the /proc/self/contig line of the vma at @buf. */
-static void contig_state(char *buf, char *state, size_t len)
+/*
+ * The value of field @key ("state=", "in_place=", ...) in the
+ * /proc/self/contig line of the vma at @buf; "" if there is none.
+ */
+static void contig_field(char *buf, const char *key, char *val)
 {
 	char line[512], *p;
 	unsigned long s, e;
 	FILE *f = fopen("/proc/self/contig", "r");
 
+	val[0] = 0;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx", &s, &e) != 2 ||
 		    s > (unsigned long)buf || (unsigned long)buf >= e)
 			continue;
-		p = strstr(line, " state=");
+		p = strstr(line, key);
 		if (p)
-			sscanf(p + 7, "%31s", state);
-		(void)len;
+			sscanf(p + strlen(key), "%31s", val);
 	}
 	fclose(f);
+}
+
+/* Time move_pages(2) of the buffer to @node; MiB/s, or 0 on failure. */
+static double time_move_pages(char *buf, unsigned long pages, long psize,
+			      int node, unsigned long mib)
+{
+	void **addrs = calloc(pages, sizeof(*addrs));
+	int *nodes = calloc(pages, sizeof(*nodes));
+	int *status = calloc(pages, sizeof(*status));
+	unsigned long i, moved = 0;
+	double t, mibs = 0;
+	long rc;
+
+	if (!addrs || !nodes || !status)
+		goto out;
+	for (i = 0; i < pages; i++) {
+		addrs[i] = buf + i * psize;
+		nodes[i] = node;
+	}
+	t = now();
+	rc = syscall(SYS_move_pages, 0, pages, addrs, nodes, status,
+		     MPOL_MF_MOVE);
+	t = now() - t;
+	for (i = 0; i < pages; i++)
+		moved += status[i] == node;
+	printf("move_pages to node %d: rc=%ld, %lu of %lu pages on node %d, %.2f s, %.1f MiB/s\n",
+	       node, rc, moved, pages, node, t, mib * moved / pages / t);
+	if (rc >= 0 && moved == pages)
+		mibs = mib / t;
+out:
+	free(addrs);
+	free(nodes);
+	free(status);
+	return mibs;
 }
 
 int main(int argc, char **argv)
@@ -161,17 +208,38 @@ int main(int argc, char **argv)
 	int wait_s = argc > 2 ? atoi(argv[2]) : 120;
 	long psize = sysconf(_SC_PAGESIZE);
 	unsigned long pages = (mib << 20) / psize, i, bad = 0;
+	double t0, elapsed, t_in_place = 0, mp;
+	int thp = 0, move_node = -1, a;
 	struct runs before, after;
-	double t0, elapsed;
+	char state[32], val[32];
 	char *buf;
 
-	buf = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE,
+	for (a = 3; a < argc; a++) {
+		if (!strcmp(argv[a], "--thp")) {
+			thp = 1;
+		} else if (!strcmp(argv[a], "--move-pages") && a + 1 < argc) {
+			move_node = atoi(argv[++a]);
+		} else {
+			fprintf(stderr, "usage: %s [MiB] [wait-seconds] [--thp] [--move-pages NODE]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!mib || wait_s <= 0) {
+		fprintf(stderr, "%s: MiB and wait-seconds must be positive\n",
+			argv[0]);
+		return 2;
+	}
+
+	/* 2 MiB aligned, so that every part of it can be a huge page. */
+	buf = mmap(NULL, pages * psize + (2UL << 20), PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED) {
 		perror("mmap");
 		return 1;
 	}
-	madvise(buf, pages * psize, MADV_NOHUGEPAGE);
+	buf = (char *)(((uintptr_t)buf + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	madvise(buf, pages * psize, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	for (i = 0; i < pages; i++)
 		memset(buf + i * psize, (int)(i * 7 + 1), psize);
 
@@ -179,8 +247,11 @@ int main(int argc, char **argv)
 		perror("pagemap");
 		return 1;
 	}
-	printf("buffer: %lu MiB at %p, %lu resident pages\n", mib, buf,
-	       before.resident);
+	printf("buffer: %lu MiB at %p, %lu resident pages%s\n", mib, buf,
+	       before.resident, thp ? ", MADV_HUGEPAGE" : "");
+	if (thp)
+		show_file_lines("/proc/self/smaps", "AnonHugePages",
+				(unsigned long)buf);
 	printf("before: runs=%lu largest=%lu pages R99=%lu\n", before.runs,
 	       before.largest, before.r99);
 
@@ -192,20 +263,27 @@ int main(int argc, char **argv)
 	show_file_lines("/proc/self/smaps", "VmFlags", (unsigned long)buf);
 	show_file_lines("/proc/self/contig", NULL, (unsigned long)buf);
 
-	/* Wait for kcontigd: the state in /proc/self/contig says when. */
+	/*
+	 * Wait for kcontigd: the first time every resident page is in place
+	 * is when the work is done; the state turns to done one check later.
+	 */
 	t0 = now();
 	for (;;) {
-		char state[32] = "";
-
-		contig_state(buf, state, sizeof(state));
+		contig_field(buf, " state=", state);
+		contig_field(buf, " in_place=", val);
+		if (!t_in_place && strtoul(val, NULL, 10) == before.resident) {
+			t_in_place = now() - t0;
+			printf("all %lu pages in place after %.2f s\n",
+			       before.resident, t_in_place);
+		}
 		if (!strcmp(state, "done") || !strcmp(state, "blocked") ||
 		    now() - t0 > wait_s) {
 			printf("state %s after %.1f s\n", state, now() - t0);
 			break;
 		}
-		usleep(200000);
+		usleep(50000);
 	}
-	elapsed = now() - t0;
+	elapsed = t_in_place ? t_in_place : now() - t0;
 	show_file_lines("/proc/self/contig", NULL, (unsigned long)buf);
 	if (measure(buf, pages, psize, &after)) {
 		perror("pagemap");
@@ -217,8 +295,16 @@ int main(int argc, char **argv)
 			bad++;
 	printf("after:  runs=%lu largest=%lu pages R99=%lu\n", after.runs,
 	       after.largest, after.r99);
-	printf("time %.1f s, %.1f MiB/s; data check: %s (%lu bad pages)\n",
+	printf("time %.2f s, %.1f MiB/s; data check: %s (%lu bad pages)\n",
 	       elapsed, mib / (elapsed > 0 ? elapsed : 1), bad ? "FAILED" : "ok",
 	       bad);
+	if (move_node >= 0) {
+		/* Off the buffer first, or kcontigd would move it back. */
+		madvise(buf, pages * psize, MADV_NOCONTIG);
+		mp = time_move_pages(buf, pages, psize, move_node, mib);
+		if (mp > 0 && t_in_place)
+			printf("kcontigd / move_pages throughput: %.2fx\n",
+			       mib / t_in_place / mp);
+	}
 	return bad ? 1 : 0;
 }

@@ -21,7 +21,7 @@ while ! grep -q ready /run/fragment.out 2>/dev/null; do sleep 0.2; done
 echo "fragmented node 0: $(awk '/MemFree/ {print $4, $5}' /sys/devices/system/node/node0/meminfo) free, in 4 KiB holes"
 echo
 
-numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" "$mib" 300
+numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" "$mib" 300 --move-pages 1
 echo
 for c in pages_exchanged pages_migrated pages_failed anchors reanchors full_scans; do
 	printf '%s=%s ' "$c" "$(cat $k/$c)"

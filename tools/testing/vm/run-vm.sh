@@ -5,8 +5,9 @@
 # read-only over virtio-9p, run one command in it and power off.
 #
 #   run-vm.sh --kernel BZIMAGE [--timeout SECS] [--name NAME] [--show]
-#             [--append ARGS] -- CMD...
+#             [--append ARGS] [--node-mem SIZE] -- CMD...
 #
+# The guest has two NUMA nodes of SIZE each (default 2G, QEMU syntax).
 # CMD runs as root with the repository as its working directory and
 # $RESULTS pointing at a writable directory shared with the host
 # (build/vm/NAME/results). Its stdout and stderr go to
@@ -28,6 +29,7 @@ timeout=600
 name=vm
 show=0
 append=
+node_mem=2G
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--show) show=1; shift ;;
 	--append) append=$2; shift 2 ;;
+	--node-mem) node_mem=$2; shift 2 ;;
 	--) shift; break ;;
 	*) echo "run-vm: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -54,12 +57,15 @@ mkdir -p "$dir/results"
 printf '%s\n' "$*" > "$dir/results/.cmd"
 console=$dir/console.log
 
-mem=4G
+case "$node_mem" in
+[1-9]*[MG]) ;;
+*) echo "run-vm: --node-mem wants a size like 2G or 512M: '$node_mem'" >&2; exit 2 ;;
+esac
 qemu_args=(
 	-machine q35 -cpu max -accel tcg
-	-smp 2,sockets=2,cores=1,threads=1 -m "$mem"
-	-object memory-backend-ram,id=m0,size=2G
-	-object memory-backend-ram,id=m1,size=2G
+	-smp 2,sockets=2,cores=1,threads=1 -m "$(( ${node_mem%[MG]} * 2 ))${node_mem: -1}"
+	-object "memory-backend-ram,id=m0,size=$node_mem"
+	-object "memory-backend-ram,id=m1,size=$node_mem"
 	-numa node,nodeid=0,cpus=0,memdev=m0
 	-numa node,nodeid=1,cpus=1,memdev=m1
 	-kernel "$kernel"

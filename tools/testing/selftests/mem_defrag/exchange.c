@@ -9,7 +9,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -19,6 +21,9 @@
 #include "exchange_util.h"
 
 #define THP_SIZE	(2UL << 20)
+
+#define PM_SWAPPED	(1ULL << 62)
+#define KPF_KSM		21
 
 static long psize;
 
@@ -97,13 +102,221 @@ static int exchange_and_check(struct __test_metadata *_metadata, void *a,
 	return 0;
 }
 
+static int write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Read a one-line sysfs file, without its newline. */
+static int read_sysfs(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), err;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * The KSM knobs refuse_ksm changes, saved to be restored at teardown; run
+ * comes first and is restored last.
+ */
+static const char * const ksm_knobs[] = {
+	"run", "sleep_millisecs", "pages_to_scan", "smart_scan",
+};
+
+#define KSM_KNOBS	ARRAY_SIZE(ksm_knobs)
+
+struct ksm_state {
+	bool saved;
+	char val[KSM_KNOBS][16];	/* "" if the knob does not exist */
+};
+
+static void ksm_path(char *path, size_t len, unsigned int knob)
+{
+	snprintf(path, len, "/sys/kernel/mm/ksm/%s", ksm_knobs[knob]);
+}
+
+/* Save the knobs, then let ksmd scan fast and merge at once. */
+static int ksm_start(struct ksm_state *ksm)
+{
+	static const char * const fast[KSM_KNOBS] = { "1", "10", "1000", "0" };
+	char path[64];
+	unsigned int i;
+
+	for (i = 0; i < KSM_KNOBS; i++) {
+		ksm_path(path, sizeof(path), i);
+		if (read_sysfs(path, ksm->val[i], sizeof(ksm->val[i])))
+			ksm->val[i][0] = '\0';
+	}
+	if (!ksm->val[0][0])
+		return -ENOENT;
+	ksm->saved = true;
+	for (i = KSM_KNOBS - 1; i > 0; i--) {
+		ksm_path(path, sizeof(path), i);
+		if (ksm->val[i][0])
+			write_sysctl(path, fast[i]);
+	}
+	ksm_path(path, sizeof(path), 0);
+	return write_sysctl(path, fast[0]);
+}
+
+/* Restore the knobs; unmerge everything if KSM was not running. */
+static void ksm_restore(struct ksm_state *ksm)
+{
+	char path[64];
+	unsigned int i;
+
+	if (!ksm->saved)
+		return;
+	ksm_path(path, sizeof(path), 0);
+	if (!strcmp(ksm->val[0], "0"))
+		write_sysctl(path, "2");
+	for (i = KSM_KNOBS - 1; i > 0; i--) {
+		ksm_path(path, sizeof(path), i);
+		if (ksm->val[i][0])
+			write_sysctl(path, ksm->val[i]);
+	}
+	ksm_path(path, sizeof(path), 0);
+	write_sysctl(path, ksm->val[0]);
+	ksm->saved = false;
+}
+
+/* A zram swap device for the swap cache tests. */
+struct swap_dev {
+	int id;			/* zram device number, -1 if none */
+	bool added;		/* hot-added here: hot-removed at teardown */
+	bool on;		/* swapon() succeeded */
+	char path[32];		/* /dev/zramN */
+};
+
+#define SWAP_DEV_SIZE	(32UL << 20)
+
+/* The header mkswap(8) writes: version 1, no bad pages, no label. */
+static int write_swap_header(const char *dev, size_t size)
+{
+	/* version, last_page, nr_badpages, after 1024 bytes of boot block */
+	uint32_t info[3] = { 1, size / psize - 1, 0 };
+	char *page = calloc(1, psize);
+	int fd, ret = 0;
+	ssize_t n;
+
+	if (!page)
+		return -ENOMEM;
+	memcpy(page + 1024, info, sizeof(info));
+	memcpy(page + psize - 10, "SWAPSPACE2", 10);
+	fd = open(dev, O_WRONLY);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = pwrite(fd, page, psize, 0);
+	if (n < 0 || fsync(fd))
+		ret = -errno;
+	else if (n != psize)
+		ret = -EIO;
+	close(fd);
+out:
+	free(page);
+	return ret;
+}
+
+/*
+ * Swap on a zram device, at the highest priority so that reclaim picks it:
+ * zram0 if it is unused, else a hot-added one. NULL, or why not.
+ */
+static const char *swap_dev_setup(struct swap_dev *s)
+{
+	static char why[128];
+	char path[64], buf[16];
+	int ret;
+
+	s->id = -1;
+	if (read_sysfs("/sys/block/zram0/initstate", buf, sizeof(buf)) == 0 &&
+	    !strcmp(buf, "0")) {
+		s->id = 0;
+	} else if (read_sysfs("/sys/class/zram-control/hot_add", buf,
+			      sizeof(buf)) == 0) {
+		s->id = atoi(buf);
+		s->added = true;
+	} else {
+		return "no zram device (CONFIG_ZRAM)";
+	}
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", s->id);
+	snprintf(buf, sizeof(buf), "%lu", SWAP_DEV_SIZE);
+	ret = write_sysctl(path, buf);
+	if (ret) {
+		snprintf(why, sizeof(why), "zram%d disksize: %s", s->id,
+			 strerror(-ret));
+		return why;
+	}
+	snprintf(s->path, sizeof(s->path), "/dev/zram%d", s->id);
+	ret = write_swap_header(s->path, SWAP_DEV_SIZE);
+	if (ret) {
+		snprintf(why, sizeof(why), "swap header on %s: %s", s->path,
+			 strerror(-ret));
+		return why;
+	}
+	if (swapon(s->path, SWAP_FLAG_PREFER | SWAP_FLAG_PRIO_MASK)) {
+		snprintf(why, sizeof(why), "swapon %s: %s", s->path,
+			 strerror(errno));
+		return why;
+	}
+	s->on = true;
+	return NULL;
+}
+
+/* swapoff(): every swapped page is read back in. 0 or -errno. */
+static int swap_dev_off(struct swap_dev *s)
+{
+	if (!s->on)
+		return 0;
+	if (swapoff(s->path))
+		return -errno;
+	s->on = false;
+	return 0;
+}
+
+static void swap_dev_teardown(struct swap_dev *s)
+{
+	char path[64], id[16];
+
+	if (s->id < 0 || swap_dev_off(s))
+		return;
+	snprintf(path, sizeof(path), "/sys/block/zram%d/reset", s->id);
+	write_sysctl(path, "1");
+	if (s->added) {
+		snprintf(id, sizeof(id), "%d", s->id);
+		write_sysctl("/sys/class/zram-control/hot_remove", id);
+	}
+	s->id = -1;
+}
+
 FIXTURE(xchg)
 {
 	long isolated_anon, isolated_file;
+	struct ksm_state ksm;		/* refuse_ksm */
+	struct swap_dev swap;		/* swapcache_* */
 };
 
 FIXTURE_SETUP(xchg)
 {
+	self->swap.id = -1;
 	psize = sysconf(_SC_PAGESIZE);
 	if (geteuid())
 		SKIP(return, "needs root (debugfs, pagemap PFNs)");
@@ -113,6 +326,8 @@ FIXTURE_SETUP(xchg)
 
 FIXTURE_TEARDOWN(xchg)
 {
+	ksm_restore(&self->ksm);
+	swap_dev_teardown(&self->swap);
 	if (geteuid() || !exchange_present())
 		return;
 	/*
@@ -313,18 +528,6 @@ TEST_F(xchg, map_shared_two_processes)
 	munmap(f, psize);
 	munmap(anon, psize);
 	close(fd);
-}
-
-static int write_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
 }
 
 TEST_F(xchg, mlocked)
@@ -644,6 +847,252 @@ TEST_F(xchg, refuse_pinned)
 	EXPECT_TRUE(check_page(p + psize, psize, 132));
 	close(ring);
 	munmap(p, 2 * psize);
+}
+
+/* The raw pagemap entry of @addr in this process. */
+static uint64_t pagemap_entry(void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / psize * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+static bool pfn_has(uint64_t pfn, int kpf)
+{
+	uint64_t f = kpageflags(pfn);
+
+	return pfn && f != ~0ULL && (f & (1ULL << kpf));
+}
+
+/* The PFN of the KSM page that @a and @b share, within @secs, or 0. */
+static uint64_t wait_ksm_merge(void *a, void *b, int secs)
+{
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		uint64_t pfn = pfn_of(getpid(), a);
+
+		if (pfn == pfn_of(getpid(), b) && pfn_has(pfn, KPF_KSM))
+			return pfn;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* A KSM page is refused, in either position and by the fallback too. */
+TEST_F_TIMEOUT(xchg, refuse_ksm, 60)
+{
+	char *twins, *other = map_anon(psize, 162);
+	uint64_t ksm, po, count;
+	int ret;
+
+	ASSERT_NE(other, NULL);
+	twins = mmap(NULL, 2 * psize, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(twins, MAP_FAILED);
+	madvise(twins, 2 * psize, MADV_NOHUGEPAGE);
+	fill_page(twins, psize, 161);
+	fill_page(twins + psize, psize, 161);
+	if (madvise(twins, 2 * psize, MADV_MERGEABLE))
+		SKIP(return, "MADV_MERGEABLE: %s", strerror(errno));
+	ret = ksm_start(&self->ksm);
+	if (ret)
+		SKIP(return, "cannot start ksmd: %s", strerror(-ret));
+	ksm = wait_ksm_merge(twins, twins + psize, 20);
+	if (!ksm)
+		SKIP(return, "KSM did not merge the pages within 20 s");
+	po = pfn_of(getpid(), other);
+	count = kpagecount(ksm);
+
+	ret = exchange_request(NULL, getpid(), twins, other);
+	EXPECT_EQ(ret, -EOPNOTSUPP) TH_LOG("got %d", ret);
+	ret = exchange_request(NULL, getpid(), other, twins + psize);
+	EXPECT_EQ(ret, -EOPNOTSUPP) TH_LOG("got %d", ret);
+	ret = exchange_request("async", getpid(), twins, other);
+	EXPECT_EQ(ret, -EOPNOTSUPP) TH_LOG("got %d", ret);
+	ret = exchange_request("fallback", getpid(), twins, other);
+	EXPECT_EQ(ret, -EOPNOTSUPP) TH_LOG("got %d", ret);
+
+	/* Nothing moved: still one KSM page for both, the other in place. */
+	EXPECT_EQ(pfn_of(getpid(), twins), ksm);
+	EXPECT_EQ(pfn_of(getpid(), twins + psize), ksm);
+	EXPECT_EQ(pfn_of(getpid(), other), po);
+	EXPECT_TRUE(pfn_has(ksm, KPF_KSM));
+	EXPECT_FALSE(pfn_has(po, KPF_KSM));
+	EXPECT_EQ(kpagecount(ksm), count);
+	EXPECT_TRUE(check_page(twins, psize, 161));
+	EXPECT_TRUE(check_page(twins + psize, psize, 161));
+	EXPECT_TRUE(check_page(other, psize, 162));
+	munmap(twins, 2 * psize);
+	munmap(other, psize);
+}
+
+/*
+ * A child that keeps a mapping of @p (a swap entry, until it touches it)
+ * and checks its data on request: 'c' to check, answered 'y' or 'n'; 'q'
+ * to exit with status 0.
+ */
+struct reader {
+	pid_t pid;
+	int cmd;	/* write end */
+	int reply;	/* read end */
+};
+
+static int reader_start(struct reader *r, const char *p, unsigned int seed)
+{
+	int cmd[2], reply[2];
+	char c;
+
+	if (pipe(cmd))
+		return -errno;
+	if (pipe(reply)) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -errno;
+	}
+	r->pid = fork();
+	if (r->pid < 0)
+		return -errno;
+	if (r->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(cmd[1]);
+		close(reply[0]);
+		while (read(cmd[0], &c, 1) == 1) {
+			if (c == 'q')
+				_exit(0);
+			c = check_page(p, psize, seed) ? 'y' : 'n';
+			if (write(reply[1], &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(2);
+	}
+	close(cmd[0]);
+	close(reply[1]);
+	r->cmd = cmd[1];
+	r->reply = reply[0];
+	return 0;
+}
+
+/* Have the reader touch and check its page: 1 if it reads right. */
+static int reader_check(struct reader *r)
+{
+	char c = 'c';
+
+	if (write(r->cmd, &c, 1) != 1 || read(r->reply, &c, 1) != 1)
+		return -1;
+	return c == 'y';
+}
+
+/* The reader's exit status, or -1. */
+static int reader_stop(struct reader *r)
+{
+	int status;
+
+	if (write(r->cmd, "q", 1) != 1)
+		kill(r->pid, SIGKILL);
+	close(r->cmd);
+	close(r->reply);
+	if (waitpid(r->pid, &status, 0) != r->pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+#define SWAPCACHE_SEED	151
+#define SWAPCACHE_READERS	2
+
+/*
+ * Exchange a mapped swap cache page with @other (filled with @seed). On
+ * zram, a swap-in fault skips the swap cache when the swap entry has no
+ * other user, so two children keep the entry of the page: the fault that
+ * brings it back in for us then leaves it in the swap cache. Afterwards
+ * the first child faults it in through the swap cache, and swapoff maps
+ * it into the second one.
+ */
+static void swapcache_exchange(struct __test_metadata *_metadata,
+			       struct swap_dev *swap, char *other, int seed)
+{
+	struct reader kid[SWAPCACHE_READERS];
+	uint64_t ps, po;
+	const char *why;
+	int i, ret;
+	char *p;
+
+	why = swap_dev_setup(swap);
+	if (why)
+		SKIP(return, "%s", why);
+	/* The children share only the swap cache page. */
+	ASSERT_EQ(madvise(other, psize, MADV_DONTFORK), 0);
+	p = map_anon(psize, SWAPCACHE_SEED);
+	ASSERT_NE(p, NULL);
+	/* A page in a per-CPU LRU batch cannot be paged out yet: retry. */
+	for (i = 0; i < 10 && !(pagemap_entry(p) & PM_SWAPPED); i++) {
+		madvise(p, psize, MADV_PAGEOUT);
+		usleep(10000);
+	}
+	if (!(pagemap_entry(p) & PM_SWAPPED))
+		SKIP(return, "MADV_PAGEOUT did not swap the page out");
+	for (i = 0; i < SWAPCACHE_READERS; i++)
+		ASSERT_EQ(reader_start(&kid[i], p, SWAPCACHE_SEED), 0);
+
+	/* A read fault: the page stays in the swap cache, mapped. */
+	ASSERT_TRUE(check_page(p, psize, SWAPCACHE_SEED));
+	ps = pfn_of(getpid(), p);
+	ASSERT_NE(ps, 0);
+	ASSERT_TRUE(pfn_has(ps, KPF_SWAPCACHE))
+		TH_LOG("kpageflags %llx", (unsigned long long)kpageflags(ps));
+	po = pfn_of(getpid(), other);
+	ASSERT_FALSE(pfn_has(po, KPF_SWAPCACHE));
+
+	ret = exchange_and_check(_metadata, p, SWAPCACHE_SEED, other, seed);
+	ASSERT_EQ(ret, 0);
+	/* The swap cache now holds the frame the other page was in. */
+	EXPECT_TRUE(pfn_has(po, KPF_SWAPCACHE));
+	EXPECT_FALSE(pfn_has(ps, KPF_SWAPCACHE));
+
+	/* A swap-in fault finds the contents in their new frame. */
+	EXPECT_EQ(reader_check(&kid[0]), 1);
+	EXPECT_EQ(pfn_of(kid[0].pid, p), po);
+
+	/* swapoff maps the swap cache page into the last holder. */
+	EXPECT_EQ(swap_dev_off(swap), 0);
+	EXPECT_EQ(pfn_of(getpid(), p), po);
+	EXPECT_FALSE(pfn_has(po, KPF_SWAPCACHE));
+	EXPECT_EQ(pfn_of(kid[1].pid, p), po);
+	EXPECT_EQ(reader_check(&kid[1]), 1);
+	EXPECT_EQ(reader_check(&kid[0]), 1);
+	EXPECT_TRUE(check_page(p, psize, SWAPCACHE_SEED));
+	EXPECT_TRUE(check_page(other, psize, seed));
+	for (i = 0; i < SWAPCACHE_READERS; i++)
+		EXPECT_EQ(reader_stop(&kid[i]), 0);
+	munmap(p, psize);
+}
+
+TEST_F(xchg, swapcache_anon)
+{
+	char *anon = map_anon(psize, 152);
+
+	ASSERT_NE(anon, NULL);
+	swapcache_exchange(_metadata, &self->swap, anon, 152);
+	munmap(anon, psize);
+}
+
+TEST_F(xchg, swapcache_shmem)
+{
+	char *shm;
+
+	shm = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(shm, MAP_FAILED);
+	fill_page(shm, psize, 153);
+	swapcache_exchange(_metadata, &self->swap, shm, 153);
+	munmap(shm, psize);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -490,4 +490,147 @@ TEST_F_TIMEOUT(defrag, maintenance_after_cow, 900)
 	munmap(buf, len);
 }
 
+/* Wait until kcontigd is at work on the vma at @buf: some pages in place. */
+static bool wait_working(void *buf, struct contig_view *v, double secs)
+{
+	double deadline = now_seconds() + secs;
+
+	do {
+		if (!contig_view(buf, v) && v->in_place > 0)
+			return true;
+		usleep(10000);
+	} while (now_seconds() < deadline);
+	return false;
+}
+
+/*
+ * mbind(MPOL_BIND) to node 1 of memory that lives on node 0, then
+ * MADV_CONTIG: one request both places the vma on node 1 and straightens
+ * it (the case of device memory exposed as a memory-only node).
+ */
+TEST_F_TIMEOUT(defrag, mbind_places_on_node, 900)
+{
+	size_t len = 8 * MIB, pages = len / psize, i, on1 = 0;
+	unsigned long mask = 2;		/* node 1 */
+	struct contig_view v;
+	long runs, r99;
+	int *status;
+	void **addrs;
+	char *buf;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs a node 1");
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 11000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &mask, 3, 0), 0);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+
+	status = calloc(pages, sizeof(*status));
+	addrs = calloc(pages, sizeof(*addrs));
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(addrs, NULL);
+	for (i = 0; i < pages; i++)
+		addrs[i] = buf + i * psize;
+	/* move_pages() without nodes reports where each page is. */
+	ASSERT_EQ(syscall(SYS_move_pages, 0, pages, addrs, NULL, status, 0), 0);
+	for (i = 0; i < pages; i++)
+		on1 += status[i] == 1;
+	TH_LOG("state=%s R99=%ld in_place=%ld/%ld, %zu of %zu pages on node 1",
+	       v.state, r99, v.in_place, v.resident, on1, pages);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_EQ(on1, pages);
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 11000));
+	free(status);
+	free(addrs);
+	munmap(buf, len);
+}
+
+/*
+ * fork while kcontigd works on the parent's vma: the child's COW writes
+ * and exit leave the parent's pages right and the parent's vma ends done;
+ * the child's copy of the vma is not advised. Then exec in a process whose
+ * vma is being worked on: its anchor goes with the old mm.
+ */
+TEST_F_TIMEOUT(defrag, fork_and_exec_mid_run, 900)
+{
+	size_t len = 32 * MIB, off;
+	struct contig_view v;
+	int status, frag_fd, go[2];
+	long anchors0, runs, r99;
+	char *buf, ch;
+	pid_t frag, pid;
+
+	frag = start_fragmenter(256, &frag_fd);
+	ASSERT_GT(frag, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	anchors0 = knob_read_long("anchors");
+
+	buf = map_filled(len, 12000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_working(buf, &v, 300));
+	TH_LOG("fork with %ld of %ld pages in place", v.in_place, v.resident);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* Not inherited: fork clears VM_CONTIG in the child. */
+		if (vma_has_flag(getpid(), (unsigned long)buf, "ct") != 0)
+			_exit(1);
+		if (!check_filled(buf, len, 12000))
+			_exit(2);
+		for (off = 0; off < len; off += 8 * psize)
+			fill_page(buf + off, psize, 13000 + off / psize);
+		for (off = 0; off < len; off += 8 * psize)
+			if (!check_page(buf + off, psize, 13000 + off / psize))
+				_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("parent: state=%s R99=%ld in_place=%ld/%ld", v.state, r99,
+	       v.in_place, v.resident);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 12000));
+	munmap(buf, len);
+
+	/* exec mid-run: a child advises a vma, then execs once work started. */
+	ASSERT_EQ(pipe(go), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct contig_view cv;
+
+		buf = map_filled(len, 14000, MAP_PRIVATE);
+		if (!buf || madvise(buf, len, MADV_CONTIG))
+			_exit(1);
+		if (!wait_working(buf, &cv, 300))
+			_exit(2);
+		ch = cv.state[0];
+		if (write(go[1], &ch, 1) != 1)
+			_exit(3);
+		execl("/bin/sleep", "sleep", "1", (char *)NULL);
+		_exit(4);
+	}
+	close(go[1]);
+	EXPECT_EQ(read(go[0], &ch, 1), 1);
+	close(go[0]);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0);
+	/* Both vmas are gone: no anchor of theirs is left. */
+	EXPECT_TRUE(knob_wait_eq("anchors", anchors0, 60))
+		TH_LOG("anchors %ld, expected %ld", knob_read_long("anchors"),
+		       anchors0);
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+}
+
 TEST_HARNESS_MAIN
