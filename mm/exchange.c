@@ -411,53 +411,85 @@ static void exchange_release(struct folio *folio, bool file)
 	folio_put(folio);
 }
 
-static int __exchange_folios(struct folio *a, struct folio *b,
-			     enum migrate_mode mode, int extra_refs)
+/* One exchange in flight: the two folios and what they were. */
+struct exchange_pair {
+	struct folio *a, *b;
+	unsigned long pfn_a, pfn_b;
+	struct exchange_ident ia, ib;
+	bool file_a, file_b;
+	int rc;			/* -EAGAIN once unmapping failed */
+};
+
+/*
+ * First half of an exchange, for two locked, isolated folios: check them
+ * and replace their ptes by migration entries, leaving the TLB flush to the
+ * caller. Returns 0 when exchange_finish() must follow (with @p->rc set if
+ * unmapping failed), or an errno with both put back already.
+ */
+static int exchange_prepare(struct exchange_pair *p, enum migrate_mode mode)
 {
-	struct exchange_ident ia = { }, ib = { };
-	bool file_a = folio_is_file_lru(a), file_b = folio_is_file_lru(b);
-	bool done = false;
-	int rc, try;
+	struct folio *a = p->a, *b = p->b;
+	int rc;
 
 	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(a), a);
 	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(b), b);
+	p->file_a = folio_is_file_lru(a);
+	p->file_b = folio_is_file_lru(b);
+	p->ia = (struct exchange_ident){ };
+	p->ib = (struct exchange_ident){ };
+	p->rc = 0;
 
 	rc = exchange_refuse(a, b, mode);
 	if (!rc)
 		rc = exchange_check_locked(a);
 	if (!rc)
 		rc = exchange_check_locked(b);
-	if (rc)
-		goto put_back;
+	if (rc) {
+		folio_add_lru(a);
+		folio_add_lru(b);
+		exchange_release(a, p->file_a);
+		exchange_release(b, p->file_b);
+		return rc;
+	}
 
 	if (folio_test_writeback(a))
 		folio_wait_writeback(a);
 	if (folio_test_writeback(b))
 		folio_wait_writeback(b);
 
-	exchange_get_ident(a, &ia);
-	exchange_get_ident(b, &ib);
-	if (!exchange_unmap(a, &ia) || !exchange_unmap(b, &ib)) {
+	exchange_get_ident(a, &p->ia);
+	exchange_get_ident(b, &p->ib);
+	if (!exchange_unmap(a, &p->ia) || !exchange_unmap(b, &p->ib)) {
 		try_to_unmap_flush();
-		rc = -EAGAIN;
-		goto remap;
+		p->rc = -EAGAIN;
 	}
-	try_to_unmap_flush();
-	if (folio_mapped(a) || folio_mapped(b)) {
+	return 0;
+}
+
+/*
+ * Second half, once the TLB flush is done: swap the identities and the
+ * data, then map, put back and unlock both. Returns 0 or -EAGAIN.
+ */
+static int exchange_finish(struct exchange_pair *p, int extra_refs)
+{
+	struct folio *a = p->a, *b = p->b;
+	bool done = false;
+	int rc = p->rc, try;
+
+	if (!rc && (folio_mapped(a) || folio_mapped(b)))
 		rc = -EAGAIN;
-		goto remap;
+	if (!rc) {
+		rc = -EAGAIN;
+		for (try = 0; try < EXCHANGE_FREEZE_TRIES; try++) {
+			rc = exchange_identities(a, &p->ia, b, &p->ib,
+						 extra_refs);
+			if (!rc)
+				break;
+			cond_resched();
+		}
+		done = !rc;
 	}
 
-	rc = -EAGAIN;
-	for (try = 0; try < EXCHANGE_FREEZE_TRIES; try++) {
-		rc = exchange_identities(a, &ia, b, &ib, extra_refs);
-		if (!rc)
-			break;
-		cond_resched();
-	}
-	done = !rc;
-
-remap:
 	/*
 	 * Back on the LRU before the ptes return, so that mlocked folios get
 	 * their mlock_count rebuilt by remove_migration_ptes(), as migration
@@ -465,26 +497,31 @@ remap:
 	 */
 	folio_add_lru(a);
 	folio_add_lru(b);
-	if (ia.mlocked || ib.mlocked)
+	if (p->ia.mlocked || p->ib.mlocked)
 		lru_add_drain();
 	if (done) {
-		exchange_remap(b, a, &ib);
-		exchange_remap(a, b, &ia);
+		exchange_remap(b, a, &p->ib);
+		exchange_remap(a, b, &p->ia);
 	} else {
-		exchange_remap(a, a, &ia);
-		exchange_remap(b, b, &ib);
+		exchange_remap(a, a, &p->ia);
+		exchange_remap(b, b, &p->ib);
 	}
-	exchange_release(a, file_a);
-	exchange_release(b, file_b);
-	goto out;
-
-put_back:
-	folio_add_lru(a);
-	folio_add_lru(b);
-	exchange_release(a, file_a);
-	exchange_release(b, file_b);
-out:
+	exchange_release(a, p->file_a);
+	exchange_release(b, p->file_b);
 	return rc;
+}
+
+static int __exchange_folios(struct folio *a, struct folio *b,
+			     enum migrate_mode mode, int extra_refs)
+{
+	struct exchange_pair p = { .a = a, .b = b };
+	int rc;
+
+	rc = exchange_prepare(&p, mode);
+	if (rc)
+		return rc;
+	try_to_unmap_flush();
+	return exchange_finish(&p, extra_refs);
 }
 
 /* Count and trace one exchange's outcome. */
@@ -621,6 +658,157 @@ int exchange_pages(struct page *pa, struct page *pb, enum migrate_mode mode)
 out:
 	exchange_account(pfn_a, pfn_b, order, rc);
 	return rc;
+}
+
+/*
+ * A batch of exchanges whose TLB flushes are done at once: the pairs are
+ * prepared one by one (isolated, locked, unmapped) and finished together
+ * after one flush, as migrate_pages() does for a batch of migrations.
+ */
+struct exchange_batch {
+	unsigned int nr;
+	unsigned int max;
+	struct exchange_pair pair[] __counted_by(max);
+};
+
+/**
+ * exchange_batch_alloc - allocate an empty batch of exchanges
+ * @max: the most pairs it will hold
+ *
+ * Return: the batch, or NULL when out of memory.
+ */
+struct exchange_batch *exchange_batch_alloc(unsigned int max)
+{
+	struct exchange_batch *eb;
+
+	eb = kzalloc(struct_size(eb, pair, max), GFP_KERNEL);
+	if (eb)
+		eb->max = max;
+	return eb;
+}
+
+/**
+ * exchange_batch_nr - how many exchanges wait in a batch
+ * @eb: the batch
+ *
+ * Return: the number of pairs added since the batch last ran.
+ */
+unsigned int exchange_batch_nr(struct exchange_batch *eb)
+{
+	return eb->nr;
+}
+
+/**
+ * exchange_batch_holds - is a frame part of a pair waiting in a batch?
+ * @eb: the batch
+ * @pfn: a frame
+ *
+ * The folios of the waiting pairs are isolated and locked: anything else
+ * done to them must wait until the batch has run.
+ *
+ * Return: true if @pfn belongs to one of them.
+ */
+bool exchange_batch_holds(struct exchange_batch *eb, unsigned long pfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < eb->nr; i++) {
+		struct exchange_pair *p = &eb->pair[i];
+		unsigned long nr = folio_nr_pages(p->a);
+
+		if ((pfn >= p->pfn_a && pfn < p->pfn_a + nr) ||
+		    (pfn >= p->pfn_b && pfn < p->pfn_b + nr))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * exchange_batch_add - start an exchange, to be finished with the batch
+ * @eb: the batch, with room left
+ * @pa: a page the caller holds a reference on
+ * @pb: another page the caller holds a reference on
+ * @mode: as for exchange_pages()
+ *
+ * Like exchange_pages() up to the TLB flush, which exchange_batch_run()
+ * does once for all the pairs. While the batch holds pairs, the folios of
+ * a new pair are only trylocked, so that holding several folio locks
+ * cannot deadlock: -EAGAIN then says to run the batch and try again.
+ *
+ * Return: the pair's slot in the batch, and the batch owns the caller's
+ * references; or a negative errno (see include/linux/exchange.h) with
+ * nothing changed and the references still the caller's.
+ */
+int exchange_batch_add(struct exchange_batch *eb, struct page *pa,
+		       struct page *pb, enum migrate_mode mode)
+{
+	struct folio *a = page_folio(pa), *b = page_folio(pb);
+	struct exchange_pair *p;
+	int rc;
+
+	if (WARN_ON_ONCE(eb->nr >= eb->max))
+		return -EAGAIN;
+	rc = exchange_refuse(a, b, mode);
+	if (rc)
+		goto out;
+	rc = exchange_isolate(a);
+	if (rc)
+		goto out;
+	rc = exchange_isolate(b);
+	if (rc) {
+		exchange_unisolate(a);
+		goto out;
+	}
+	rc = exchange_lock_pair(a, b, eb->nr ? MIGRATE_ASYNC : mode);
+	if (rc) {
+		exchange_unisolate(a);
+		exchange_unisolate(b);
+		goto out;
+	}
+	p = &eb->pair[eb->nr];
+	p->a = a;
+	p->b = b;
+	p->pfn_a = folio_pfn(a);
+	p->pfn_b = folio_pfn(b);
+	/* Waiting for writeback while holding other locks is not for us. */
+	rc = exchange_prepare(p, eb->nr ? MIGRATE_ASYNC : mode);
+	if (!rc)
+		return eb->nr++;
+out:
+	exchange_account(folio_pfn(a), folio_pfn(b), folio_order(a), rc);
+	return rc;
+}
+
+/**
+ * exchange_batch_run - finish the exchanges of a batch
+ * @eb: the batch
+ * @rcs: where to store each pair's result, 0 or a negative errno; room
+ *	for exchange_batch_nr() entries
+ *
+ * Flushes the TLBs once, then finishes every pair, and drops the
+ * references the batch owned. The batch is empty again on return.
+ *
+ * Return: the number of pairs exchanged.
+ */
+unsigned int exchange_batch_run(struct exchange_batch *eb, int *rcs)
+{
+	unsigned int i, done = 0;
+
+	if (!eb->nr)
+		return 0;
+	try_to_unmap_flush();
+	for (i = 0; i < eb->nr; i++) {
+		struct exchange_pair *p = &eb->pair[i];
+		unsigned int order = folio_order(p->a);
+
+		rcs[i] = exchange_finish(p, 2);
+		exchange_account(p->pfn_a, p->pfn_b, order, rcs[i]);
+		done += !rcs[i];
+		folio_put(p->a);
+		folio_put(p->b);
+	}
+	eb->nr = 0;
+	return done;
 }
 
 /*

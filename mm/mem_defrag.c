@@ -629,8 +629,7 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 				dirty_block = pageblock_start_pfn(pfn);
 				c->dirty_blocks++;
 			}
-		}
-		else if (vma->anon_vma && READ_ONCE(head->mapping) ==
+		} else if (vma->anon_vma && READ_ONCE(head->mapping) ==
 			 (void *)vma->anon_vma + PAGE_MAPPING_ANON)
 			c->own++;
 		pfn++;
@@ -845,7 +844,8 @@ enum contig_outcome {
 	CONTIG_IN_PLACE,
 	CONTIG_EXCHANGED,
 	CONTIG_MIGRATED,
-	CONTIG_QUEUED,		/* to be migrated with the batch */
+	CONTIG_QUEUED,		/* to be moved with a batch */
+	CONTIG_RETRY,		/* run the batches, then visit again */
 	CONTIG_SPLIT,		/* a THP was split, visit again */
 	CONTIG_HOLE,		/* cannot be moved there: see reason */
 	CONTIG_FAILED,		/* transient, retry on a later walk */
@@ -857,6 +857,7 @@ static const char * const contig_outcome_names[] = {
 	[CONTIG_EXCHANGED] = "exchanged",
 	[CONTIG_MIGRATED] = "migrated",
 	[CONTIG_QUEUED] = "queued",
+	[CONTIG_RETRY] = "retry",
 	[CONTIG_SPLIT] = "split",
 	[CONTIG_HOLE] = "hole",
 	[CONTIG_FAILED] = "failed",
@@ -893,15 +894,31 @@ static unsigned long contig_moves_addr[CONTIG_BATCH];
 /* Pages per batch, 1 to CONTIG_BATCH: debugfs kcontigd_batch, to measure. */
 static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
 
-/* Does a page waiting in the batch sit in frame @pfn? */
-static bool contig_moves_hold(unsigned long pfn)
+/*
+ * Exchanges are batched the same way (exchange_batch_add()): one TLB flush
+ * for the batch. Their folios stay locked until the batch runs, so nothing
+ * that may lock or migrate another folio (alloc_contig_range(), THP
+ * moves, splits) runs while it holds pairs.
+ */
+static struct exchange_batch *contig_xbatch;
+static unsigned long contig_xaddr[CONTIG_BATCH];	/* where each is mapped */
+static unsigned long contig_xpfn[CONTIG_BATCH];		/* and its frame */
+static int contig_xrc[CONTIG_BATCH];
+
+/* Does a page waiting in a batch sit in frame @pfn? */
+static bool contig_queued(unsigned long pfn)
 {
 	unsigned int i;
 
 	for (i = 0; i < contig_moves->nr; i++)
 		if (contig_moves->move[i].src_pfn == pfn)
 			return true;
-	return false;
+	return exchange_batch_holds(contig_xbatch, pfn);
+}
+
+static bool contig_batches_empty(void)
+{
+	return !contig_moves->nr && !exchange_batch_nr(contig_xbatch);
 }
 
 /* Give the held frames below @upto back to the free lists. */
@@ -994,6 +1011,24 @@ static struct page *contig_spare_take(struct contig_spare *s,
 	return page;
 }
 
+/* The outcome of a refused or finished exchange. */
+static enum contig_outcome contig_exchange_outcome(int rc, const char **why)
+{
+	switch (rc) {
+	case 0:
+		return CONTIG_EXCHANGED;
+	case -EBUSY:
+		*why = "target-pinned";
+		return CONTIG_HOLE;
+	case -EPERM:
+		*why = "mlocked";
+		return CONTIG_HOLE;
+	default:
+		*why = "busy";
+		return CONTIG_FAILED;
+	}
+}
+
 /*
  * Move the order-0 folio of @page onto frame @target. The caller's
  * reference on it is consumed.
@@ -1021,23 +1056,21 @@ static enum contig_outcome contig_move_small(struct page *page,
 	if (!PageBuddy(tpage) && get_page_unless_zero(tpage)) {
 		tfolio = page_folio(tpage);
 		if (!folio_test_large(tfolio) && folio_test_lru(tfolio)) {
-			rc = exchange_pages(page, tpage, MIGRATE_ASYNC);
+			rc = exchange_batch_add(contig_xbatch, page, tpage,
+						MIGRATE_ASYNC);
+			if (rc >= 0) {
+				/* The batch has both references now. */
+				contig_xaddr[rc] = addr;
+				contig_xpfn[rc] = page_to_pfn(page);
+				return CONTIG_QUEUED;
+			}
 			folio_put(tfolio);
-			switch (rc) {
-			case 0:
-				out = CONTIG_EXCHANGED;
+			if (rc == -EAGAIN && !contig_batches_empty()) {
+				out = CONTIG_RETRY;	/* a lock was busy */
 				goto put;
-			case -EBUSY:
-				*why = "target-pinned";
-				goto put;
-			case -EPERM:
-				*why = "mlocked";
-				goto put;
-			case -EOPNOTSUPP:
-				break;		/* migration may know how */
-			default:
-				*why = "busy";
-				out = CONTIG_FAILED;
+			}
+			if (rc != -EOPNOTSUPP) {	/* migration may know how */
+				out = contig_exchange_outcome(rc, why);
 				goto put;
 			}
 		} else {
@@ -1063,6 +1096,10 @@ static enum contig_outcome contig_move_small(struct page *page,
 		return CONTIG_FAILED;
 	}
 	/* In a per-CPU list, or an occupant only migration can move away. */
+	if (!contig_batches_empty()) {
+		out = CONTIG_RETRY;
+		goto put;
+	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
 	if (!rc)
 		return CONTIG_MIGRATED;
@@ -1155,8 +1192,13 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 
 	*nr_pages = 1;
 	folio = folio_walk_start(&fw, vma, addr, 0);
-	if (!folio)
-		return CONTIG_ABSENT;
+	if (!folio) {
+		/* Maybe a page a waiting exchange has unmapped. */
+		if (contig_batches_empty())
+			return CONTIG_ABSENT;
+		*nr_pages = 0;
+		return CONTIG_RETRY;
+	}
 	page = fw.page;
 	*pfn = page_to_pfn(page);
 	pmd_mapped = fw.level == FW_LEVEL_PMD;
@@ -1167,6 +1209,13 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 	if (page_to_pfn(page) == target) {
 		folio_walk_end(&fw, vma);
 		return CONTIG_IN_PLACE;
+	}
+	/* Large folios move or split only with the batches empty. */
+	if (!contig_batches_empty() &&
+	    (folio_test_large(folio) || contig_queued(*pfn))) {
+		folio_walk_end(&fw, vma);
+		*nr_pages = 0;
+		return CONTIG_RETRY;
 	}
 	if (pmd_mapped) {
 		/* In place only as a whole: a PMD maps one frame range. */
@@ -1255,6 +1304,7 @@ static void contig_account(struct vm_area_struct *vma, struct contig_anchor *a,
 	switch (out) {
 	case CONTIG_ABSENT:
 	case CONTIG_QUEUED:	/* counted when the batch runs */
+	case CONTIG_RETRY:
 		break;
 	case CONTIG_IN_PLACE:
 		a->walk.in_place += nr;
@@ -1290,19 +1340,33 @@ static void contig_account(struct vm_area_struct *vma, struct contig_anchor *a,
 		break;
 	}
 	if (out != CONTIG_IN_PLACE && out != CONTIG_ABSENT &&
-	    out != CONTIG_QUEUED)
+	    out != CONTIG_QUEUED && out != CONTIG_RETRY)
 		trace_kcontigd_page(vma->vm_mm, vma->vm_start, addr,
 				    pfn, contig_target(a, addr),
 				    contig_outcome_names[out],
 				    why ? why : "");
 }
 
-/* Migrate the pages queued in contig_moves and count the outcomes. */
-static void contig_moves_run(struct vm_area_struct *vma,
-			     struct contig_anchor *a, unsigned long *moved)
+/*
+ * Finish the exchanges waiting in contig_xbatch, then migrate the pages
+ * queued in contig_moves, and count the outcomes.
+ */
+static void contig_batches_run(struct vm_area_struct *vma,
+			       struct contig_anchor *a, unsigned long *moved)
 {
-	unsigned int i, nr = contig_moves->nr;
+	unsigned int i, nr = exchange_batch_nr(contig_xbatch);
+	enum contig_outcome out;
+	const char *why;
 
+	exchange_batch_run(contig_xbatch, contig_xrc);
+	for (i = 0; i < nr; i++) {
+		why = NULL;
+		out = contig_exchange_outcome(contig_xrc[i], &why);
+		contig_account(vma, a, contig_xaddr[i], contig_xpfn[i], out, 1,
+			       why, moved);
+	}
+
+	nr = contig_moves->nr;
 	if (!nr)
 		return;
 	exchange_move_run(contig_moves, MIGRATE_SYNC_LIGHT);
@@ -1325,7 +1389,7 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 					 unsigned long deadline,
 					 unsigned long *moved)
 {
-	unsigned long addr, visits = 0, nr, pfn = 0;
+	unsigned long addr, next, visits = 0, nr, pfn = 0;
 	struct contig_spare spare = { };
 	enum contig_outcome out;
 	const char *why;
@@ -1357,14 +1421,19 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 		out = contig_move_one(vma, a, &spare, addr, &nr, &pfn, &why);
 		visits += max(nr, 1UL);
 		contig_account(vma, a, addr, pfn, out, nr, why, moved);
-		/* Run the batch when full, or when it holds the next target. */
-		if (contig_moves->nr >= READ_ONCE(contig_batch) ||
-		    (contig_moves->nr && addr + (nr << PAGE_SHIFT) < vma->vm_end &&
-		     contig_moves_hold(contig_target(a, addr + (nr << PAGE_SHIFT)))))
-			contig_moves_run(vma, a, moved);
+		/*
+		 * Run the batches when asked to, when one is full, or when
+		 * they hold the next target.
+		 */
+		next = addr + (nr << PAGE_SHIFT);
+		if (out == CONTIG_RETRY ||
+		    contig_moves->nr >= READ_ONCE(contig_batch) ||
+		    exchange_batch_nr(contig_xbatch) >= READ_ONCE(contig_batch) ||
+		    (next < vma->vm_end && contig_queued(contig_target(a, next))))
+			contig_batches_run(vma, a, moved);
 		cond_resched();
 	}
-	contig_moves_run(vma, a, moved);
+	contig_batches_run(vma, a, moved);
 	contig_spare_release(&spare, spare.end);
 	a->cursor = addr;
 	if (addr >= vma->vm_end)
@@ -1831,7 +1900,8 @@ static int __init kcontigd_init(void)
 	int err;
 
 	kcontigd_slot_cache = KMEM_CACHE(kcontigd_mm_slot, 0);
-	if (!kcontigd_slot_cache)
+	contig_xbatch = exchange_batch_alloc(CONTIG_BATCH);
+	if (!kcontigd_slot_cache || !contig_xbatch)
 		return -ENOMEM;
 
 	err = kcontigd_sysfs_init();

@@ -51,6 +51,14 @@ int exchange_move_add(struct exchange_moves *mv, struct page *src,
 		      struct page *dst);
 unsigned int exchange_move_run(struct exchange_moves *mv,
 			       enum migrate_mode mode);
+
+struct exchange_batch;
+struct exchange_batch *exchange_batch_alloc(unsigned int max);
+unsigned int exchange_batch_nr(struct exchange_batch *eb);
+bool exchange_batch_holds(struct exchange_batch *eb, unsigned long pfn);
+int exchange_batch_add(struct exchange_batch *eb, struct page *pa,
+		       struct page *pb, enum migrate_mode mode);
+unsigned int exchange_batch_run(struct exchange_batch *eb, int *rcs);
 #else
 static inline int exchange_pages(struct page *a, struct page *b,
 				 enum migrate_mode mode)

@@ -69,8 +69,8 @@ static inline int exchange_raw(const char *cmd)
 	return ret;
 }
 
-/* PFN mapped at @addr in @pid (0 if none); needs root. */
-static inline uint64_t pfn_of(pid_t pid, void *addr)
+/* The raw pagemap entry of @addr in @pid (0 if unreadable). */
+static inline uint64_t pagemap_entry_of(pid_t pid, void *addr)
 {
 	char path[64];
 	uint64_t e = 0;
@@ -85,6 +85,14 @@ static inline uint64_t pfn_of(pid_t pid, void *addr)
 	    sizeof(e))
 		e = 0;
 	close(fd);
+	return e;
+}
+
+/* PFN mapped at @addr in @pid (0 if none); needs root. */
+static inline uint64_t pfn_of(pid_t pid, void *addr)
+{
+	uint64_t e = pagemap_entry_of(pid, addr);
+
 	return (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
 }
 

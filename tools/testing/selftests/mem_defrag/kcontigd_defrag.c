@@ -185,6 +185,25 @@ static bool check_filled(char *p, size_t len, int seed)
 	return true;
 }
 
+/*
+ * Wait for the vma at @buf to settle, then expect it done, straight
+ * (R99 <= 4 from pagemap) and with its data (@seed) intact.
+ */
+static void expect_straight(struct __test_metadata *_metadata, char *buf,
+			    size_t len, int seed, const char *what)
+{
+	struct contig_view v;
+	long runs, r99;
+
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("%s: state=%s R99=%ld in_place=%ld/%ld", what, v.state, r99,
+	       v.in_place, v.resident);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, seed));
+}
+
 FIXTURE(defrag)
 {
 	char saved[3][64];
@@ -259,21 +278,13 @@ TEST_F_TIMEOUT(defrag, anon_from_holes, 900)
 TEST_F_TIMEOUT(defrag, shmem_mapping, 900)
 {
 	size_t len = 16 * MIB;
-	struct contig_view v;
-	long runs, r99;
 	char *buf;
 
 	ASSERT_EQ(bind_node0(), 0);
 	buf = map_filled(len, 2000, MAP_SHARED);
 	ASSERT_NE(buf, NULL);
 	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
-	ASSERT_TRUE(wait_settled(buf, &v, 600));
-	measure(buf, len, &runs, &r99);
-	TH_LOG("shmem: state=%s R99=%ld in_place=%ld/%ld", v.state, r99,
-	       v.in_place, v.resident);
-	EXPECT_STREQ(v.state, "done");
-	EXPECT_LE(r99, 4);
-	EXPECT_TRUE(check_filled(buf, len, 2000));
+	expect_straight(_metadata, buf, len, 2000, "shmem");
 	munmap(buf, len);
 }
 
@@ -560,7 +571,7 @@ TEST_F_TIMEOUT(defrag, fork_and_exec_mid_run, 900)
 	size_t len = 32 * MIB, off;
 	struct contig_view v;
 	int status, frag_fd, go[2];
-	long anchors0, runs, r99;
+	long anchors0;
 	char *buf, ch;
 	pid_t frag, pid;
 
@@ -593,13 +604,7 @@ TEST_F_TIMEOUT(defrag, fork_and_exec_mid_run, 900)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(WEXITSTATUS(status), 0);
 
-	ASSERT_TRUE(wait_settled(buf, &v, 600));
-	measure(buf, len, &runs, &r99);
-	TH_LOG("parent: state=%s R99=%ld in_place=%ld/%ld", v.state, r99,
-	       v.in_place, v.resident);
-	EXPECT_STREQ(v.state, "done");
-	EXPECT_LE(r99, 4);
-	EXPECT_TRUE(check_filled(buf, len, 12000));
+	expect_straight(_metadata, buf, len, 12000, "parent");
 	munmap(buf, len);
 
 	/* exec mid-run: a child advises a vma, then execs once work started. */
