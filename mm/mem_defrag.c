@@ -13,8 +13,9 @@
  * frames, in one zone, congruent with the vma modulo 2 MiB, overlapping no
  * other anchor (contig_anchor_tree, one interval tree for all processes).
  * The defrag loop walks the vma and puts the page at vpn onto
- * anchor_pfn + vpn - anchor_vpn: by exchange_pages() (mm/exchange.c) when
- * a movable page occupies the frame, by migration when it is free. See
+ * anchor_pfn + vpn - anchor_vpn: by exchange (mm/exchange.c) when a
+ * movable page occupies the frame, by migration when it is free; both in
+ * batches that share one TLB flush. See
  * Documentation/admin-guide/mm/kcontigd.rst.
  *
  * Lock ordering:
