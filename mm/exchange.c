@@ -345,11 +345,13 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 	ia->deferred_split = false;
 	ib->deferred_split = false;
 	if (folio_order(a) > 1 && folio_test_anon(a)) {
+		/* Unlocked, as migration reads it. */
 		ia->deferred_split = !data_race(list_empty(&a->_deferred_list));
 		ia->partially_mapped = folio_test_partially_mapped(a);
 		folio_unqueue_deferred_split(a);
 	}
 	if (folio_order(b) > 1 && folio_test_anon(b)) {
+		/* Unlocked, as migration reads it. */
 		ib->deferred_split = !data_race(list_empty(&b->_deferred_list));
 		ib->partially_mapped = folio_test_partially_mapped(b);
 		folio_unqueue_deferred_split(b);

@@ -891,7 +891,8 @@ static union {
 	struct exchange_moves mv;
 } contig_moves_u = { .mv.max = CONTIG_BATCH };
 static struct exchange_moves *const contig_moves = &contig_moves_u.mv;
-static unsigned long contig_moves_addr[CONTIG_BATCH];
+static unsigned long contig_moves_addr[CONTIG_BATCH];	/* where each is */
+static unsigned int contig_moves_nr[CONTIG_BATCH];	/* and its pages */
 /* Pages per batch, 1 to CONTIG_BATCH: debugfs kcontigd_batch, to measure. */
 static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
 
@@ -922,31 +923,32 @@ static bool contig_batches_empty(void)
 	return !contig_moves->nr && !exchange_batch_nr(contig_xbatch);
 }
 
-/* Give the held frames below @upto back to the free lists. */
-static void contig_spare_release(struct contig_spare *s, unsigned long upto)
+/* Give the held frames below @end back to the free lists. */
+static void contig_spare_release(struct contig_spare *s,
+				 unsigned long end_pfn)
 {
 	unsigned long pfn = s->next, flags;
 	struct zone *zone;
 
-	upto = min(upto, s->end);
-	if (pfn >= upto)
+	end_pfn = min(end_pfn, s->end);
+	if (pfn >= end_pfn)
 		return;
 	zone = page_zone(pfn_to_page(pfn));
 	spin_lock_irqsave(&zone->lock, flags);
-	while (pfn < upto) {
+	while (pfn < end_pfn) {
 		unsigned long order = pageblock_order;
 		struct page *page = pfn_to_page(pfn);
 
 		if (pfn & (pageblock_nr_pages - 1))
 			order = __ffs(pfn);
-		order = min_t(unsigned long, order, ilog2(upto - pfn));
+		order = min_t(unsigned long, order, ilog2(end_pfn - pfn));
 
 		__putback_isolated_page(page, order,
 					get_pageblock_migratetype(page));
 		pfn += 1UL << order;
 	}
 	spin_unlock_irqrestore(&zone->lock, flags);
-	s->next = upto;
+	s->next = end_pfn;
 }
 
 /* Take the free buddy block holding @pfn off the free lists; false if none. */
@@ -982,16 +984,21 @@ static bool contig_spare_fill(struct contig_spare *s, unsigned long pfn)
 }
 
 /*
- * The free frame @target as a page ready to be migrated into, or NULL when
- * it is not free. Frames of its block past @limit, the anchor's end, are
- * given back at once.
+ * The free frames [@target, @target + 2^@order) as a page (a compound page
+ * when @order > 0) ready to be migrated into, or NULL when they are not
+ * all free. Frames of the block past @limit, the anchor's end, are given
+ * back at once.
  */
 static struct page *contig_spare_take(struct contig_spare *s,
-				      unsigned long target, unsigned long limit)
+				      unsigned long target, unsigned int order,
+				      unsigned long limit)
 {
+	unsigned long nr = 1UL << order;
 	struct page *page;
 
-	if (target < s->next || target >= s->end) {
+	if (target + nr > limit)
+		return NULL;
+	if (target < s->next || target + nr > s->end) {
 		contig_spare_release(s, s->end);
 		if (!contig_spare_fill(s, target))
 			return NULL;
@@ -1003,12 +1010,19 @@ static struct page *contig_spare_take(struct contig_spare *s,
 			s->next = next;
 			s->end = limit;
 		}
+		if (target + nr > s->end) {
+			/* A free block, but smaller than wanted. */
+			contig_spare_release(s, s->end);
+			return NULL;
+		}
 	}
 	contig_spare_release(s, target);
-	s->next = target + 1;
+	s->next = target + nr;
 	page = pfn_to_page(target);
-	post_alloc_hook(page, 0, __GFP_MOVABLE);
+	post_alloc_hook(page, order, __GFP_MOVABLE);
 	set_page_refcounted(page);
+	if (order)
+		prep_compound_page(page, order);
 	return page;
 }
 
@@ -1086,11 +1100,12 @@ static enum contig_outcome contig_move_small(struct page *page,
 		}
 	}
 	/* Free: migrate into the frame taken off the free lists. */
-	tpage = contig_spare_take(spare, target, limit);
+	tpage = contig_spare_take(spare, target, 0, limit);
 	if (tpage) {
 		rc = exchange_move_add(contig_moves, page, tpage);
 		if (rc >= 0) {
 			contig_moves_addr[rc] = addr;
+			contig_moves_nr[rc] = 1;
 			return CONTIG_QUEUED;
 		}
 		*why = "busy";
@@ -1117,7 +1132,10 @@ put:
  */
 static enum contig_outcome contig_move_large(struct folio *folio,
 					     struct page *page, bool pmd_mapped,
+					     unsigned long addr,
 					     unsigned long target,
+					     struct contig_spare *spare,
+					     unsigned long limit,
 					     const char **why)
 {
 	enum contig_outcome out = CONTIG_SPLIT;
@@ -1142,7 +1160,20 @@ static enum contig_outcome contig_move_large(struct folio *folio,
 				goto put;
 			}
 		}
-		/* A free aligned block: migrate the THP into it whole. */
+		/* Free frames: migrate the THP into them whole. */
+		tpage = contig_spare_take(spare, target, HPAGE_PMD_ORDER,
+					  limit);
+		if (tpage) {
+			rc = exchange_move_add(contig_moves, page, tpage);
+			if (rc >= 0) {
+				contig_moves_addr[rc] = addr;
+				contig_moves_nr[rc] = HPAGE_PMD_NR;
+				return CONTIG_QUEUED;
+			}
+			*why = "busy";
+			return CONTIG_FAILED;
+		}
+		tpage = pfn_to_online_page(target);
 		if (tpage && PageBuddy(tpage) &&
 		    buddy_order_unsafe(tpage) >= HPAGE_PMD_ORDER) {
 			rc = exchange_fallback_migrate(page, target,
@@ -1233,7 +1264,9 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 	} else if (folio_test_large(folio)) {
 		long nr = folio_nr_pages(folio);
 
-		out = contig_move_large(folio, page, pmd_mapped, target, why);
+		out = contig_move_large(folio, page, pmd_mapped, addr, target,
+					spare, a->anchor_pfn + contig_anchor_nr(a),
+					why);
 		if (out == CONTIG_SPLIT)
 			*nr_pages = 0;
 		else if (out != CONTIG_FAILED && out != CONTIG_HOLE)
@@ -1375,8 +1408,9 @@ static void contig_batches_run(struct vm_area_struct *vma,
 		struct exchange_move *m = &contig_moves->move[i];
 
 		contig_account(vma, a, contig_moves_addr[i], m->src_pfn,
-			       m->done ? CONTIG_MIGRATED : CONTIG_FAILED, 1,
-			       m->done ? NULL : "busy", moved);
+			       m->done ? CONTIG_MIGRATED : CONTIG_FAILED,
+			       contig_moves_nr[i], m->done ? NULL : "busy",
+			       moved);
 	}
 }
 
