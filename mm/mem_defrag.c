@@ -13,7 +13,8 @@
  * frames, in one zone, congruent with the vma modulo 2 MiB, overlapping no
  * other anchor (contig_anchor_tree, one interval tree for all processes).
  * The defrag loop walks the vma and puts the page at vpn onto
- * anchor_pfn + vpn - anchor_vpn: by exchange (mm/exchange.c) when a
+ * anchor_pfn + vpn - anchor_vpn (or onto one of a few sub-anchors when no
+ * single range of frames suits the vma): by exchange (mm/exchange.c) when a
  * movable page occupies the frame, by migration when it is free; both in
  * batches that share one TLB flush. See
  * Documentation/admin-guide/mm/kcontigd.rst.
@@ -254,6 +255,30 @@ static struct mm_struct *kcontigd_next_mm(void)
 	}
 }
 
+/*
+ * One (sub-)anchor: the vpns [vpn, vpn + nr) belong on the pfns
+ * [pfn, pfn + nr). A vma has one, or up to CONTIG_MAX_SEGS consecutive ones
+ * when no single range of frames suits it; all but the last are whole
+ * multiples of a PMD.
+ */
+#define CONTIG_MAX_SEGS	4
+struct contig_seg {
+	struct interval_tree_node range;	/* the pfns, in the tree */
+	unsigned long vpn, pfn, nr;
+};
+
+static const struct contig_seg *contig_seg_of(const struct contig_seg *seg,
+					      unsigned int nr_segs,
+					      unsigned long vpn)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_segs; i++)
+		if (vpn - seg[i].vpn < seg[i].nr)
+			return &seg[i];
+	return NULL;
+}
+
 /* Contiguity statistics of one vma: see "Contiguity metrics" in the docs. */
 struct contig_stats {
 	unsigned long resident;		/* pages mapped */
@@ -264,8 +289,8 @@ struct contig_stats {
 	unsigned long next_pfn;		/* pfn that would extend the run */
 	/* optional */
 	unsigned long *node_pages;	/* resident pages per node */
-	bool anchored;			/* count in_place against: */
-	unsigned long anchor_vpn, anchor_pfn;
+	unsigned int nr_segs;		/* count in_place against: */
+	struct contig_seg seg[CONTIG_MAX_SEGS];
 	unsigned long in_place;
 	unsigned int *lens;		/* lengths of the first max_lens runs */
 	unsigned long max_lens;
@@ -301,9 +326,17 @@ static void contig_stats_add(struct contig_stats *st, unsigned long vpn,
 	st->next_pfn = pfn + nr;
 	if (st->node_pages)
 		st->node_pages[pfn_to_nid(pfn)] += nr;
-	/* A chunk is consecutive in both spaces: all in place or none. */
-	if (st->anchored && pfn - st->anchor_pfn == vpn - st->anchor_vpn)
-		st->in_place += nr;
+	/*
+	 * A chunk is consecutive in both spaces and within one PMD, so within
+	 * one segment: all in place or none.
+	 */
+	if (st->nr_segs) {
+		const struct contig_seg *seg = contig_seg_of(st->seg,
+							     st->nr_segs, vpn);
+
+		if (seg && pfn - seg->pfn == vpn - seg->vpn)
+			st->in_place += nr;
+	}
 }
 
 static int contig_cmp_desc(const void *a, const void *b)
@@ -390,16 +423,16 @@ static const char * const contig_state_names[] = {
 /*
  * kcontigd's view of one VM_CONTIG vma, keyed by (mm, vm_start, vm_end) and
  * revalidated against the vma under the mmap lock at every visit. While
- * anchored, [anchor_pfn, anchor_pfn + nr) is in contig_anchor_tree and no
- * other anchor overlaps it: the page at vpn belongs on
- * anchor_pfn + vpn - anchor_vpn.
+ * anchored, the pfn ranges of its segments are in contig_anchor_tree and no
+ * other anchor overlaps them: the page at vpn belongs on
+ * seg->pfn + vpn - seg->vpn, seg being the segment that holds vpn.
  */
 struct contig_anchor {
-	struct interval_tree_node range;	/* target pfns, when anchored */
+	unsigned int nr_segs;			/* when anchored */
+	struct contig_seg seg[CONTIG_MAX_SEGS];
 	struct list_head list;			/* in contig_anchors */
 	struct mm_struct *mm;			/* compared, not referenced */
 	unsigned long vm_start, vm_end;
-	unsigned long anchor_vpn, anchor_pfn;
 	bool anchored;
 	enum contig_state state;
 	const char *reason;			/* why blocked, or holes */
@@ -444,11 +477,24 @@ static inline unsigned long contig_anchor_nr(struct contig_anchor *a)
 	return (a->vm_end - a->vm_start) >> PAGE_SHIFT;
 }
 
-/* The target frame of the page at @addr. */
+/* The target frame of the page at @addr, in the vma. */
 static inline unsigned long contig_target(struct contig_anchor *a,
 					  unsigned long addr)
 {
-	return a->anchor_pfn + (addr >> PAGE_SHIFT) - a->anchor_vpn;
+	unsigned long vpn = addr >> PAGE_SHIFT;
+	const struct contig_seg *seg = contig_seg_of(a->seg, a->nr_segs, vpn);
+
+	return seg ? seg->pfn + vpn - seg->vpn : 0;
+}
+
+/* The end of the frames of the segment that holds @addr. */
+static inline unsigned long contig_target_end(struct contig_anchor *a,
+					      unsigned long addr)
+{
+	const struct contig_seg *seg = contig_seg_of(a->seg, a->nr_segs,
+						     addr >> PAGE_SHIFT);
+
+	return seg ? seg->pfn + seg->nr : 0;
 }
 
 static struct contig_anchor *contig_anchor_find(struct mm_struct *mm,
@@ -467,10 +513,13 @@ static struct contig_anchor *contig_anchor_find(struct mm_struct *mm,
 /* Take @a out of the range tree; its pages are free to others' anchors. */
 static void contig_unanchor(struct contig_anchor *a)
 {
+	unsigned int i;
+
 	lockdep_assert_held(&contig_anchor_lock);
 	if (!a->anchored)
 		return;
-	interval_tree_remove(&a->range, &contig_anchor_tree);
+	for (i = 0; i < a->nr_segs; i++)
+		interval_tree_remove(&a->seg[i].range, &contig_anchor_tree);
 	contig_anchored_pages -= contig_anchor_nr(a);
 	contig_nr_anchors--;
 	a->anchored = false;
@@ -620,7 +669,8 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 		 * as compaction's scanners do. Good enough to rank ranges.
 		 */
 		head = compound_head(page);
-		if (PageReserved(page) || (!PageLRU(head) && page_count(page))) {
+		if (PageReserved(page) || (!PageLRU(head) && page_count(page)) ||
+		    (PageLRU(head) && folio_maybe_dma_pinned(page_folio(page)))) {
 			/*
 			 * One such page keeps alloc_contig_range() from taking
 			 * any free frame of its pageblock: count blocks too.
@@ -680,6 +730,8 @@ static bool contig_range_taken(unsigned long pfn, unsigned long nr)
  */
 static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 				   unsigned long vpn, unsigned long align,
+				   const struct contig_seg *excl,
+				   unsigned int nr_excl,
 				   struct contig_candidate *best,
 				   unsigned int *nr_best)
 {
@@ -713,6 +765,12 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 
 		if (contig_range_taken(pfn, nr))
 			continue;
+		for (i = 0; i < nr_excl; i++)
+			if (pfn < excl[i].pfn + excl[i].nr &&
+			    excl[i].pfn < pfn + nr)
+				break;
+		if (i < nr_excl)
+			continue;
 		if (*nr_best < CONTIG_FINE_CANDIDATES) {
 			best[(*nr_best)++] = c;
 			continue;
@@ -728,35 +786,37 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 }
 
 /*
- * Choose the anchor pfn for @vma: a range of one zone of the vma's node,
- * congruent with the virtual address modulo 2 MiB (1 GiB for vmas of 1 GiB
- * or more), overlapping no anchor (@vma's current one included, so a
- * re-anchor moves elsewhere) and holding no hole in memory. Candidates of
- * every zone of the node are ranked by their non-movable pageblocks, then
- * the best few by what their pages are now. Returns 0 with @chosen filled
- * in, or -ENOSPC with *@reason set.
+ * Choose frames for the @nr pages of @vma from @vpn on: a range of one zone
+ * of the vma's node, congruent with the virtual address modulo 2 MiB (1 GiB
+ * for 1 GiB or more), overlapping no anchor (@vma's current one included,
+ * so a re-anchor moves elsewhere) nor any of the @nr_excl segments in
+ * @excl, and holding no hole in memory. Candidates of every zone of the
+ * node are ranked by their non-movable pageblocks, then the best few by
+ * what their pages are now. Returns 0 with @chosen filled in, or -ENOSPC
+ * with *@reason set.
  */
-static int kcontigd_choose_anchor(struct vm_area_struct *vma,
-				  struct contig_candidate *chosen,
-				  const char **reason)
+static int contig_choose_range(struct vm_area_struct *vma, int nid,
+			       unsigned long vpn, unsigned long nr,
+			       const struct contig_seg *excl,
+			       unsigned int nr_excl,
+			       struct contig_candidate *chosen,
+			       const char **reason)
 {
-	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
 	unsigned long align = nr >= (SZ_1G >> PAGE_SHIFT) ?
 			      (SZ_1G >> PAGE_SHIFT) : HPAGE_PMD_NR;
 	struct contig_candidate best[CONTIG_FINE_CANDIDATES];
 	unsigned int nr_best = 0, i, found = 0, zones = 0;
-	pg_data_t *pgdat;
-	int nid, z;
+	pg_data_t *pgdat = NODE_DATA(nid);
+	int z;
 
-	nid = contig_vma_node(vma);
-	pgdat = NODE_DATA(nid);
 	for (z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone *zone = &pgdat->node_zones[z];
 
 		if (!populated_zone(zone) || zone->spanned_pages < nr)
 			continue;
 		zones++;
-		contig_zone_candidates(zone, nr, vpn, align, best, &nr_best);
+		contig_zone_candidates(zone, nr, vpn, align, excl, nr_excl,
+				       best, &nr_best);
 	}
 	if (!nr_best) {
 		*reason = zones ? "no-free-range" : "larger-than-zone";
@@ -773,35 +833,99 @@ static int kcontigd_choose_anchor(struct vm_area_struct *vma,
 		*reason = "no-free-range";
 		return -ENOSPC;
 	}
-	trace_kcontigd_anchor(vma->vm_mm, vma->vm_start, vma->vm_end,
-			      chosen->pfn, nid, chosen->unmovable,
-			      chosen->free);
 	return 0;
 }
 
 /*
- * Anchor @a at @pfn, replacing its current anchor if it has one, within
- * the max_anchored_percent limit. Returns 0 or -ENOSPC.
+ * Choose the segments of @vma's anchor: one range when a range without
+ * unmovable pages fits the whole vma; otherwise the vma is cut into 2,
+ * then CONTIG_MAX_SEGS, PMD-multiple pieces each with its own range, and
+ * the cut is taken if it leaves fewer unmovable pages in the way. Returns
+ * the number of segments filled in @seg, or -ENOSPC with *@reason set.
+ */
+static int kcontigd_choose_anchor(struct vm_area_struct *vma,
+				  struct contig_seg *seg,
+				  const char **reason)
+{
+	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
+	unsigned long unmovable = ULONG_MAX, cut_unmovable, len;
+	struct contig_candidate c, cc[CONTIG_MAX_SEGS], chosen[CONTIG_MAX_SEGS];
+	struct contig_seg cut[CONTIG_MAX_SEGS];
+	int nid = contig_vma_node(vma), nr_segs = -ENOSPC;
+	unsigned int k, i;
+
+	if (!contig_choose_range(vma, nid, vpn, nr, NULL, 0, &c, reason)) {
+		seg[0] = (struct contig_seg){ .vpn = vpn, .pfn = c.pfn,
+					      .nr = nr };
+		nr_segs = 1;
+		unmovable = c.unmovable;
+		chosen[0] = c;
+	}
+	for (k = 2; k <= CONTIG_MAX_SEGS && unmovable; k *= 2) {
+		len = round_down(nr / k, HPAGE_PMD_NR);
+		if (!len)
+			break;
+		cut_unmovable = 0;
+		for (i = 0; i < k; i++) {
+			unsigned long n = i < k - 1 ? len : nr - len * (k - 1);
+
+			if (contig_choose_range(vma, nid, vpn + i * len, n,
+						cut, i, &c, reason))
+				break;
+			cut[i] = (struct contig_seg){ .vpn = vpn + i * len,
+						      .pfn = c.pfn, .nr = n };
+			cc[i] = c;
+			cut_unmovable += c.unmovable;
+		}
+		if (i < k || cut_unmovable >= unmovable)
+			continue;
+		memcpy(seg, cut, k * sizeof(*seg));
+		memcpy(chosen, cc, k * sizeof(*chosen));
+		nr_segs = k;
+		unmovable = cut_unmovable;
+	}
+	if (nr_segs > 0) {
+		for (i = 0; i < nr_segs; i++)
+			trace_kcontigd_anchor(vma->vm_mm,
+					      seg[i].vpn << PAGE_SHIFT,
+					      (seg[i].vpn + seg[i].nr) << PAGE_SHIFT,
+					      seg[i].pfn, nid, chosen[i].unmovable,
+					      chosen[i].free);
+	}
+	return nr_segs;
+}
+
+/*
+ * Anchor @a at the @nr_segs segments @seg, replacing its current anchor if
+ * it has one, within the max_anchored_percent limit. Returns 0 or -ENOSPC.
  */
 static int contig_install_anchor(struct vm_area_struct *vma,
-				 struct contig_anchor *a, unsigned long pfn)
+				 struct contig_anchor *a,
+				 const struct contig_seg *seg,
+				 unsigned int nr_segs)
 {
 	unsigned long nr = vma_pages(vma), limit;
+	unsigned int i;
 	int err = 0;
 
 	limit = totalram_pages() / 100 *
 		READ_ONCE(kcontigd_max_anchored_percent);
 	spin_lock(&contig_anchor_lock);
-	if (contig_anchored_pages - (a->anchored ? nr : 0) + nr > limit ||
-	    contig_range_taken(pfn, nr)) {
+	for (i = 0; i < nr_segs; i++)
+		if (contig_range_taken(seg[i].pfn, seg[i].nr))
+			err = -ENOSPC;
+	if (contig_anchored_pages - (a->anchored ? nr : 0) + nr > limit)
 		err = -ENOSPC;
-	} else {
+	if (!err) {
 		contig_unanchor(a);
-		a->anchor_vpn = vma->vm_start >> PAGE_SHIFT;
-		a->anchor_pfn = pfn;
-		a->range.start = pfn;
-		a->range.last = pfn + nr - 1;
-		interval_tree_insert(&a->range, &contig_anchor_tree);
+		a->nr_segs = nr_segs;
+		for (i = 0; i < nr_segs; i++) {
+			a->seg[i] = seg[i];
+			a->seg[i].range.start = seg[i].pfn;
+			a->seg[i].range.last = seg[i].pfn + seg[i].nr - 1;
+			interval_tree_insert(&a->seg[i].range,
+					     &contig_anchor_tree);
+		}
 		a->anchored = true;
 		contig_anchored_pages += nr;
 		contig_nr_anchors++;
@@ -821,13 +945,14 @@ static int contig_install_anchor(struct vm_area_struct *vma,
 static int contig_anchor_vma(struct vm_area_struct *vma,
 			     struct contig_anchor *a)
 {
-	struct contig_candidate c = { };
+	struct contig_seg seg[CONTIG_MAX_SEGS];
 	const char *reason = NULL;
-	int err;
+	int err, nr_segs;
 
-	err = kcontigd_choose_anchor(vma, &c, &reason);
+	nr_segs = kcontigd_choose_anchor(vma, seg, &reason);
+	err = nr_segs < 0 ? nr_segs : 0;
 	if (!err) {
-		err = contig_install_anchor(vma, a, c.pfn);
+		err = contig_install_anchor(vma, a, seg, nr_segs);
 		if (err)
 			reason = "anchor-limit";
 	}
@@ -1265,15 +1390,14 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 		long nr = folio_nr_pages(folio);
 
 		out = contig_move_large(folio, page, pmd_mapped, addr, target,
-					spare, a->anchor_pfn + contig_anchor_nr(a),
-					why);
+					spare, contig_target_end(a, addr), why);
 		if (out == CONTIG_SPLIT)
 			*nr_pages = 0;
 		else if (out != CONTIG_FAILED && out != CONTIG_HOLE)
 			*nr_pages = nr;
 	} else {
 		out = contig_move_small(page, addr, target, spare,
-					a->anchor_pfn + contig_anchor_nr(a), why);
+					contig_target_end(a, addr), why);
 	}
 	return out;
 }
@@ -1312,15 +1436,17 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 		count_vm_event(CONTIG_VMAS_DONE);
 
 	if (reanchor) {
-		struct contig_candidate c = { };
+		struct contig_seg seg[CONTIG_MAX_SEGS];
 		const char *reason;
+		int nr_segs;
 
 		spin_lock(&contig_anchor_lock);
 		a->reanchors++;
 		spin_unlock(&contig_anchor_lock);
 		/* The old range is still taken: the new one lies elsewhere. */
-		if (!kcontigd_choose_anchor(vma, &c, &reason) &&
-		    !contig_install_anchor(vma, a, c.pfn)) {
+		nr_segs = kcontigd_choose_anchor(vma, seg, &reason);
+		if (nr_segs > 0 &&
+		    !contig_install_anchor(vma, a, seg, nr_segs)) {
 			WRITE_ONCE(kcontigd_reanchors, kcontigd_reanchors + 1);
 			count_vm_event(CONTIG_REANCHORS);
 		} else {
@@ -1444,7 +1570,7 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 	}
 	if (a->cursor == vma->vm_start)
 		trace_kcontigd_vma_start(vma->vm_mm, vma->vm_start,
-					 a->anchor_pfn, a->reanchors);
+					 a->seg[0].pfn, a->reanchors);
 
 	for (addr = a->cursor; addr < vma->vm_end && visits < budget;
 	     addr += nr << PAGE_SHIFT) {
@@ -1658,6 +1784,7 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 	unsigned long holes = 0, r99 = 0;
 	const char *reason = NULL;
 	struct contig_anchor *a;
+	unsigned int i;
 
 	spin_lock(&contig_anchor_lock);
 	a = contig_anchor_find(vma->vm_mm, vma->vm_start, vma->vm_end);
@@ -1665,9 +1792,10 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 		state = a->state;
 		reason = a->reason;
 		holes = a->holes;
-		st.anchored = a->anchored;
-		st.anchor_vpn = a->anchor_vpn;
-		st.anchor_pfn = a->anchor_pfn;
+		if (a->anchored) {
+			st.nr_segs = a->nr_segs;
+			memcpy(st.seg, a->seg, sizeof(st.seg));
+		}
 	}
 	spin_unlock(&contig_anchor_lock);
 
@@ -1698,10 +1826,10 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 	if (reason)
 		seq_printf(m, " reason=%s", reason);
 	if (show_anchor) {
-		if (st.anchored)
-			seq_printf(m, " anchor=0x%lx:0x%lx",
-				   st.anchor_vpn << PAGE_SHIFT, st.anchor_pfn);
-		else
+		for (i = 0; i < st.nr_segs; i++)
+			seq_printf(m, "%s0x%lx:0x%lx", i ? "," : " anchor=",
+				   st.seg[i].vpn << PAGE_SHIFT, st.seg[i].pfn);
+		if (!st.nr_segs)
 			seq_puts(m, " anchor=none");
 	}
 	seq_putc(m, '\n');

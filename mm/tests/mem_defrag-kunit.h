@@ -91,7 +91,8 @@ static void contig_stats_test_lengths(struct kunit *test)
 static void contig_stats_test_in_place(struct kunit *test)
 {
 	struct contig_stats st = {
-		.anchored = true, .anchor_vpn = 1000, .anchor_pfn = 5000,
+		.nr_segs = 1,
+		.seg[0] = { .vpn = 1000, .pfn = 5000, .nr = 1000 },
 	};
 
 	contig_stats_add(&st, 1000, 5000, 1);	/* in place */
@@ -131,7 +132,8 @@ static void contig_r99_test(struct kunit *test)
 static void contig_target_test(struct kunit *test)
 {
 	struct contig_anchor a = {
-		.anchor_vpn = 0x7f0000000UL, .anchor_pfn = 0x40200,
+		.nr_segs = 1,
+		.seg[0] = { .vpn = 0x7f0000000UL, .pfn = 0x40200, .nr = 1024 },
 	};
 
 	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x7f0000000UL << PAGE_SHIFT),
@@ -139,6 +141,43 @@ static void contig_target_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			contig_target(&a, (0x7f0000000UL + 513) << PAGE_SHIFT),
 			0x40200UL + 513);
+	KUNIT_EXPECT_EQ(test,
+			contig_target_end(&a, 0x7f0000000UL << PAGE_SHIFT),
+			0x40200UL + 1024);
+}
+
+/* Sub-anchors: each vpn goes to the frames of the segment that holds it. */
+static void contig_target_segments_test(struct kunit *test)
+{
+	struct contig_anchor a = {
+		.nr_segs = 2,
+		.seg = {
+			{ .vpn = 0x1000, .pfn = 0x90000, .nr = 512 },
+			{ .vpn = 0x1200, .pfn = 0x20000, .nr = 100 },
+		},
+	};
+	struct contig_stats st = { .nr_segs = 2 };
+
+	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x1000UL << PAGE_SHIFT),
+			0x90000UL);
+	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x11ffUL << PAGE_SHIFT),
+			0x901ffUL);
+	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x1200UL << PAGE_SHIFT),
+			0x20000UL);
+	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x1263UL << PAGE_SHIFT),
+			0x20063UL);
+	KUNIT_EXPECT_EQ(test, contig_target_end(&a, 0x1263UL << PAGE_SHIFT),
+			0x20064UL);
+	/* Outside every segment: no target. */
+	KUNIT_EXPECT_EQ(test, contig_target(&a, 0x1264UL << PAGE_SHIFT), 0UL);
+
+	memcpy(st.seg, a.seg, sizeof(st.seg));
+	contig_stats_add(&st, 0x1000, 0x90000, 512);	/* in place */
+	contig_stats_add(&st, 0x1200, 0x20000, 1);	/* in place */
+	contig_stats_add(&st, 0x1201, 0x90201, 1);	/* wrong segment */
+	KUNIT_EXPECT_EQ(test, st.in_place, 513UL);
+	/* The second segment starts a new run. */
+	KUNIT_EXPECT_EQ(test, st.runs, 3UL);
 }
 
 static void contig_first_candidate_test(struct kunit *test)
@@ -170,6 +209,7 @@ static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_stats_test_in_place),
 	KUNIT_CASE(contig_r99_test),
 	KUNIT_CASE(contig_target_test),
+	KUNIT_CASE(contig_target_segments_test),
 	KUNIT_CASE(contig_first_candidate_test),
 	{},
 };

@@ -7,6 +7,8 @@
  * reported holes; lifetime events mid-run leave nothing behind.
  */
 #define _GNU_SOURCE
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -636,6 +638,116 @@ TEST_F_TIMEOUT(defrag, fork_and_exec_mid_run, 900)
 		TH_LOG("anchors %ld, expected %ld", knob_read_long("anchors"),
 		       anchors0);
 	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+}
+
+/*
+ * A vma larger than any clean range: node 1 is filled with movable pages
+ * and one page in the middle of every 48 MiB of it is pinned (io_uring
+ * fixed buffers), so every 64 MiB range holds a pinned page. A 64 MiB vma
+ * bound to node 1 then ends with a few sub-anchors between the pins, not
+ * with holes.
+ */
+#define SUB_WINDOWS	1024	/* 48 GiB of frames */
+TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
+{
+	unsigned long node1 = 2, window = 48 * MIB / psize;
+	size_t len = 64 * MIB, fill, pages, i, w, nr_iov = 0;
+	static long best[SUB_WINDOWS];
+	static size_t at[SUB_WINDOWS];
+	struct io_uring_params params = { };
+	struct iovec iov[SUB_WINDOWS];
+	char line[512], *big, *buf, *p;
+	struct contig_view v;
+	long free_kb = 0, runs, r99;
+	int ring, segs = 1, fd;
+	uint64_t *pm;
+	cpu_set_t cpu0;
+	FILE *f;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs a node 1");
+	/* On CPU 0, so that page tables and the like stay on node 0. */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(cpu0), &cpu0), 0);
+	ring = syscall(__NR_io_uring_setup, 4, &params);
+	if (ring < 0)
+		SKIP(return, "no io_uring");
+
+	f = fopen("/sys/devices/system/node/node1/meminfo", "r");
+	ASSERT_NE(f, NULL);
+	while (fgets(line, sizeof(line), f))
+		if ((p = strstr(line, "MemFree:")))
+			free_kb = atol(p + 8);
+	fclose(f);
+	ASSERT_GT(free_kb, 256 * 1024);
+	fill = (free_kb / 1024 - 48) * MIB;
+	pages = fill / psize;
+	big = mmap(NULL, fill, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(big, MAP_FAILED);
+	madvise(big, fill, MADV_NOHUGEPAGE);
+	ASSERT_EQ(syscall(SYS_mbind, big, fill, MPOL_BIND_, &node1, 3, 0), 0);
+	for (i = 0; i < pages; i++)
+		big[i * psize] = 1;
+
+	/* Pin, in each 48 MiB window of frames, the page nearest its middle. */
+	pm = calloc(pages, sizeof(*pm));
+	ASSERT_NE(pm, NULL);
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(pread(fd, pm, pages * sizeof(*pm),
+			(uintptr_t)big / psize * sizeof(*pm)),
+		  (ssize_t)(pages * sizeof(*pm)));
+	close(fd);
+	for (w = 0; w < SUB_WINDOWS; w++)
+		best[w] = LONG_MAX;
+	for (i = 0; i < pages; i++) {
+		unsigned long pfn = pm[i] & PM_PFN_MASK;
+		long off = labs((long)(pfn % window) - (long)window / 2);
+
+		w = pfn / window;
+		if (!(pm[i] & PM_PRESENT) || w >= SUB_WINDOWS)
+			continue;
+		if (off < best[w]) {
+			best[w] = off;
+			at[w] = i;
+		}
+	}
+	free(pm);
+	for (w = 0; w < SUB_WINDOWS; w++) {
+		if (best[w] == LONG_MAX)
+			continue;
+		iov[nr_iov].iov_base = big + at[w] * psize;
+		iov[nr_iov++].iov_len = psize;
+	}
+	TH_LOG("node 1: %zu MiB filled, %zu pages pinned", fill / MIB, nr_iov);
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+		    iov, nr_iov))
+		SKIP(return, "cannot pin with io_uring: %s", strerror(errno));
+
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 15000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &node1, 3, 0), 0);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	ASSERT_EQ(contig_line(getpid(), (unsigned long)buf, line, sizeof(line)),
+		  0);
+	for (p = strstr(line, " anchor="); p && *p; p++)
+		segs += *p == ',';
+	TH_LOG("%s", line);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_GE(segs, 2);
+	EXPECT_LE(segs, 4);
+	/* A page the kernel took since the choice may still be in the way. */
+	EXPECT_GE(v.in_place * 100, v.resident * 99);
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 15000));
+	close(ring);
+	munmap(buf, len);
+	munmap(big, fill);
 }
 
 TEST_HARNESS_MAIN
