@@ -619,6 +619,35 @@ static int exchange_lock_pair(struct folio *a, struct folio *b,
 	return -EAGAIN;
 }
 
+/*
+ * Check @a and @b, isolate both and lock them (in @lock_mode): 0, or an
+ * errno with all of it undone.
+ */
+static int exchange_take_pair(struct folio *a, struct folio *b,
+			      enum migrate_mode mode,
+			      enum migrate_mode lock_mode)
+{
+	int rc;
+
+	rc = exchange_refuse(a, b, mode);
+	if (rc)
+		return rc;
+	rc = exchange_isolate(a);
+	if (rc)
+		return rc;
+	rc = exchange_isolate(b);
+	if (rc) {
+		exchange_unisolate(a);
+		return rc;
+	}
+	rc = exchange_lock_pair(a, b, lock_mode);
+	if (rc) {
+		exchange_unisolate(a);
+		exchange_unisolate(b);
+	}
+	return rc;
+}
+
 /**
  * exchange_pages - exchange the folios of two pages
  * @pa: a page the caller holds a reference on
@@ -638,23 +667,9 @@ int exchange_pages(struct page *pa, struct page *pb, enum migrate_mode mode)
 	unsigned int order = folio_order(a);
 	int rc;
 
-	rc = exchange_refuse(a, b, mode);
+	rc = exchange_take_pair(a, b, mode, mode);
 	if (rc)
 		goto out;
-	rc = exchange_isolate(a);
-	if (rc)
-		goto out;
-	rc = exchange_isolate(b);
-	if (rc) {
-		exchange_unisolate(a);
-		goto out;
-	}
-	rc = exchange_lock_pair(a, b, mode);
-	if (rc) {
-		exchange_unisolate(a);
-		exchange_unisolate(b);
-		goto out;
-	}
 	/* The caller's references are the second ones to expect. */
 	rc = __exchange_folios(a, b, mode, 2);
 out:
@@ -750,23 +765,9 @@ int exchange_batch_add(struct exchange_batch *eb, struct page *pa,
 
 	if (WARN_ON_ONCE(eb->nr >= eb->max))
 		return -EAGAIN;
-	rc = exchange_refuse(a, b, mode);
+	rc = exchange_take_pair(a, b, mode, eb->nr ? MIGRATE_ASYNC : mode);
 	if (rc)
 		goto out;
-	rc = exchange_isolate(a);
-	if (rc)
-		goto out;
-	rc = exchange_isolate(b);
-	if (rc) {
-		exchange_unisolate(a);
-		goto out;
-	}
-	rc = exchange_lock_pair(a, b, eb->nr ? MIGRATE_ASYNC : mode);
-	if (rc) {
-		exchange_unisolate(a);
-		exchange_unisolate(b);
-		goto out;
-	}
 	p = &eb->pair[eb->nr];
 	p->a = a;
 	p->b = b;

@@ -4,7 +4,9 @@
  * becomes physically contiguous (R99 <= 4, >= 99% in place) with every
  * page's data intact, and so do the occupants' pages that were exchanged;
  * anchors of several processes never overlap; pinned pages become
- * reported holes; lifetime events mid-run leave nothing behind.
+ * reported holes; lifetime events mid-run (including fork and exec) leave
+ * nothing behind; mbind() to a node places the vma there; a vma that no
+ * clean range fits gets sub-anchors.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -246,7 +248,7 @@ FIXTURE_TEARDOWN(defrag)
 /* The main case: anon memory taken from 4 KiB holes becomes contiguous. */
 TEST_F_TIMEOUT(defrag, anon_from_holes, 900)
 {
-	size_t len = 32 * MIB;
+	size_t len = 64 * MIB;
 	long runs0, r990, runs1, r991;
 	struct contig_view v;
 	int frag_fd;
@@ -279,7 +281,7 @@ TEST_F_TIMEOUT(defrag, anon_from_holes, 900)
 
 TEST_F_TIMEOUT(defrag, shmem_mapping, 900)
 {
-	size_t len = 16 * MIB;
+	size_t len = 64 * MIB;
 	char *buf;
 
 	ASSERT_EQ(bind_node0(), 0);
@@ -292,7 +294,7 @@ TEST_F_TIMEOUT(defrag, shmem_mapping, 900)
 
 TEST_F_TIMEOUT(defrag, thp_backed, 900)
 {
-	size_t len = 16 * MIB;
+	size_t len = 64 * MIB;
 	struct contig_view v;
 	long runs, r99;
 	char *raw, *buf;
@@ -433,6 +435,10 @@ TEST_F_TIMEOUT(defrag, lifetime_events_mid_run, 900)
 		ASSERT_NE(moved, MAP_FAILED);
 		ASSERT_EQ(madvise(c, len / 2, MADV_NOCONTIG), 0);
 		ASSERT_EQ(mprotect(c + len / 2, psize, PROT_READ), 0);
+		usleep(20000);
+		/* ...and merged back into one vma. */
+		ASSERT_EQ(mprotect(c + len / 2, psize, PROT_READ | PROT_WRITE),
+			  0);
 		if (round == 2) {
 			ASSERT_EQ(knob_write("enabled", "0"), 0);
 			ASSERT_EQ(knob_write("enabled", "1"), 0);
@@ -517,6 +523,30 @@ static bool wait_working(void *buf, struct contig_view *v, double secs)
 }
 
 /*
+ * A vma populated on node 0, then bound to node 1 with mbind() (no move)
+ * and advised; returned once kcontigd has settled it, NULL on failure.
+ */
+static char *advise_bound_to_node1(struct __test_metadata *_metadata,
+				   size_t len, int seed, struct contig_view *v)
+{
+	unsigned long node1 = 2;
+	char *buf;
+
+	if (bind_node0())
+		return NULL;
+	buf = map_filled(len, seed, MAP_PRIVATE);
+	if (!buf)
+		return NULL;
+	if (syscall(SYS_mbind, buf, len, MPOL_BIND_, &node1, 3, 0) ||
+	    madvise(buf, len, MADV_CONTIG) || !wait_settled(buf, v, 600)) {
+		TH_LOG("mbind, madvise or the wait failed");
+		munmap(buf, len);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
  * mbind(MPOL_BIND) to node 1 of memory that lives on node 0, then
  * MADV_CONTIG: one request both places the vma on node 1 and straightens
  * it (the case of device memory exposed as a memory-only node).
@@ -524,7 +554,6 @@ static bool wait_working(void *buf, struct contig_view *v, double secs)
 TEST_F_TIMEOUT(defrag, mbind_places_on_node, 900)
 {
 	size_t len = 8 * MIB, pages = len / psize, i, on1 = 0;
-	unsigned long mask = 2;		/* node 1 */
 	struct contig_view v;
 	long runs, r99;
 	int *status;
@@ -533,12 +562,8 @@ TEST_F_TIMEOUT(defrag, mbind_places_on_node, 900)
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "needs a node 1");
-	ASSERT_EQ(bind_node0(), 0);
-	buf = map_filled(len, 11000, MAP_PRIVATE);
+	buf = advise_bound_to_node1(_metadata, len, 11000, &v);
 	ASSERT_NE(buf, NULL);
-	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &mask, 3, 0), 0);
-	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
-	ASSERT_TRUE(wait_settled(buf, &v, 600));
 	measure(buf, len, &runs, &r99);
 
 	status = calloc(pages, sizeof(*status));
@@ -726,12 +751,8 @@ TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
 		    iov, nr_iov))
 		SKIP(return, "cannot pin with io_uring: %s", strerror(errno));
 
-	ASSERT_EQ(bind_node0(), 0);
-	buf = map_filled(len, 15000, MAP_PRIVATE);
+	buf = advise_bound_to_node1(_metadata, len, 15000, &v);
 	ASSERT_NE(buf, NULL);
-	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &node1, 3, 0), 0);
-	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
-	ASSERT_TRUE(wait_settled(buf, &v, 600));
 	measure(buf, len, &runs, &r99);
 	ASSERT_EQ(contig_line(getpid(), (unsigned long)buf, line, sizeof(line)),
 		  0);
