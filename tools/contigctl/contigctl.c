@@ -851,7 +851,12 @@ static enum wait_result wait_vma(struct wait_ctx *w)
 		die_gone(w->pid);
 	for (;;) {
 		if (!wait_poll(w, &changed)) {
-			if (process_exited(w))
+			/*
+			 * An exiting process tears its mappings down before
+			 * it is reported gone: give it a moment to finish.
+			 */
+			if (process_exited(w) ||
+			    (w->have_last && sleep_or_exit(w, 1.0)))
 				return WAIT_EXITED;
 			wait_no_line(w);
 		}
