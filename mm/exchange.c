@@ -923,6 +923,7 @@ int exchange_move_add(struct exchange_moves *mv, struct page *src,
 	m->src = folio;
 	m->dst = page_rmappable_folio(dst);
 	m->src_pfn = folio_pfn(folio);
+	m->nr = folio_nr_pages(folio);
 	m->done = false;
 	list_add_tail(&folio->lru, &mv->list);
 	return mv->nr++;

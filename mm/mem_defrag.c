@@ -1017,7 +1017,6 @@ static union {
 } contig_moves_u = { .mv.max = CONTIG_BATCH };
 static struct exchange_moves *const contig_moves = &contig_moves_u.mv;
 static unsigned long contig_moves_addr[CONTIG_BATCH];	/* where each is */
-static unsigned int contig_moves_nr[CONTIG_BATCH];	/* and its pages */
 /* Pages per batch, 1 to CONTIG_BATCH: debugfs kcontigd_batch, to measure. */
 static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
 
@@ -1151,6 +1150,25 @@ static struct page *contig_spare_take(struct contig_spare *s,
 	return page;
 }
 
+/*
+ * Queue the folio of @page, mapped at @addr, for migration into @dst, a
+ * frame of the spare; both references are consumed.
+ */
+static enum contig_outcome contig_queue_move(struct page *page,
+					     struct page *dst,
+					     unsigned long addr,
+					     const char **why)
+{
+	int slot = exchange_move_add(contig_moves, page, dst);
+
+	if (slot < 0) {
+		*why = "busy";
+		return CONTIG_FAILED;
+	}
+	contig_moves_addr[slot] = addr;
+	return CONTIG_QUEUED;
+}
+
 /* The outcome of a refused or finished exchange. */
 static enum contig_outcome contig_exchange_outcome(int rc, const char **why)
 {
@@ -1226,16 +1244,8 @@ static enum contig_outcome contig_move_small(struct page *page,
 	}
 	/* Free: migrate into the frame taken off the free lists. */
 	tpage = contig_spare_take(spare, target, 0, limit);
-	if (tpage) {
-		rc = exchange_move_add(contig_moves, page, tpage);
-		if (rc >= 0) {
-			contig_moves_addr[rc] = addr;
-			contig_moves_nr[rc] = 1;
-			return CONTIG_QUEUED;
-		}
-		*why = "busy";
-		return CONTIG_FAILED;
-	}
+	if (tpage)
+		return contig_queue_move(page, tpage, addr, why);
 	/* In a per-CPU list, or an occupant only migration can move away. */
 	if (!contig_batches_empty()) {
 		out = CONTIG_RETRY;
@@ -1288,16 +1298,8 @@ static enum contig_outcome contig_move_large(struct folio *folio,
 		/* Free frames: migrate the THP into them whole. */
 		tpage = contig_spare_take(spare, target, HPAGE_PMD_ORDER,
 					  limit);
-		if (tpage) {
-			rc = exchange_move_add(contig_moves, page, tpage);
-			if (rc >= 0) {
-				contig_moves_addr[rc] = addr;
-				contig_moves_nr[rc] = HPAGE_PMD_NR;
-				return CONTIG_QUEUED;
-			}
-			*why = "busy";
-			return CONTIG_FAILED;
-		}
+		if (tpage)
+			return contig_queue_move(page, tpage, addr, why);
 		tpage = pfn_to_online_page(target);
 		if (tpage && PageBuddy(tpage) &&
 		    buddy_order_unsafe(tpage) >= HPAGE_PMD_ORDER) {
@@ -1535,7 +1537,7 @@ static void contig_batches_run(struct vm_area_struct *vma,
 
 		contig_account(vma, a, contig_moves_addr[i], m->src_pfn,
 			       m->done ? CONTIG_MIGRATED : CONTIG_FAILED,
-			       contig_moves_nr[i], m->done ? NULL : "busy",
+			       m->nr, m->done ? NULL : "busy",
 			       moved);
 	}
 }
