@@ -28,7 +28,8 @@ VM_TIMEOUT ?= 600
 
 PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 	libssl-dev ccache stress-ng bpftrace linux-perf numactl libpng-dev \
-	dwarves cpio kmod rsync python3 gcc make perl sparse
+	dwarves cpio kmod rsync python3 gcc make perl sparse \
+	e2fsprogs xfsprogs btrfs-progs
 SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench config-check config-bench tree selftests vm check \

@@ -36,6 +36,23 @@ case "$repo/" in
 	;;
 esac
 
+# Real filesystems on the runner's virtio disks, in the order it attaches
+# them: vda xfs, vdb ext4, vdc btrfs. A missing disk or mkfs is no error:
+# the tests that need a filesystem skip when /run/fs/NAME is not mounted.
+fsdev=(vda vdb vdc)
+fsname=(xfs ext4 btrfs)
+for i in 0 1 2; do
+	dev=/dev/${fsdev[$i]} fs=${fsname[$i]}
+	[ -b "$dev" ] && command -v "mkfs.$fs" > /dev/null || continue
+	mkdir -p "/run/fs/$fs"
+	case $fs in
+	xfs) mkfs.xfs -q -f "$dev" ;;
+	ext4) mkfs.ext4 -q -F "$dev" ;;
+	btrfs) mkfs.btrfs -q -f "$dev" ;;
+	esac > /dev/null 2>&1 && mount -t "$fs" "$dev" "/run/fs/$fs" ||
+		rmdir "/run/fs/$fs"
+done
+
 mkdir -p /run/results
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 results /run/results
 export RESULTS=/run/results

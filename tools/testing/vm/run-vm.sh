@@ -7,7 +7,10 @@
 #   run-vm.sh --kernel BZIMAGE [--timeout SECS] [--name NAME] [--show]
 #             [--append ARGS] [--node-mem SIZE] -- CMD...
 #
-# The guest has two NUMA nodes of SIZE each (default 2G, QEMU syntax).
+# The guest has two NUMA nodes of SIZE each (default 2G, QEMU syntax),
+# and three empty sparse virtio disks (build/vm/NAME/disk-*.img, 2 GiB
+# each) that guest-init.sh formats as xfs, ext4 and btrfs and mounts on
+# /run/fs/{xfs,ext4,btrfs}.
 # CMD runs as root with the repository as its working directory and
 # $RESULTS pointing at a writable directory shared with the host
 # (build/vm/NAME/results). Its stdout and stderr go to
@@ -61,6 +64,11 @@ case "$node_mem" in
 [1-9]*[MG]) ;;
 *) echo "run-vm: --node-mem wants a size like 2G or 512M: '$node_mem'" >&2; exit 2 ;;
 esac
+disks=()
+for fs in xfs ext4 btrfs; do
+	truncate -s 2G "$dir/disk-$fs.img"
+	disks+=(-drive "file=$dir/disk-$fs.img,format=raw,if=virtio,cache=unsafe")
+done
 qemu_args=(
 	-machine q35 -cpu max -accel tcg
 	-smp 2,sockets=2,cores=1,threads=1 -m "$(( ${node_mem%[MG]} * 2 ))${node_mem: -1}"
@@ -74,6 +82,7 @@ qemu_args=(
 	-device virtio-9p-pci,fsdev=rootfs,mount_tag=rootfs
 	-fsdev "local,id=results,path=$dir/results,security_model=none"
 	-device virtio-9p-pci,fsdev=results,mount_tag=results
+	"${disks[@]}"
 	-display none -monitor none -serial "file:$console"
 	-no-reboot
 )
@@ -92,6 +101,7 @@ set -e
 elapsed=$(( $(date +%s) - start ))
 
 cp "$dir/results/output" "$dir/output" 2>/dev/null || : > "$dir/output"
+rm -f "$dir"/disk-*.img
 
 # Kernel splats fail the run whatever the command returned.
 splat='WARNING:|BUG:|Oops|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|lockdep|KASAN:|UBSAN:|INFO: task .* blocked|general protection fault|Call Trace:'
