@@ -20,52 +20,9 @@
 #include "../kselftest_harness.h"
 #include "exchange_util.h"
 
-#define THP_SIZE	(2UL << 20)
-
 #define PM_SWAPPED	(1ULL << 62)
 
 static long psize;
-
-static void *map_anon(size_t len, int seed)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	size_t off;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, len, MADV_NOHUGEPAGE);
-	for (off = 0; off < len; off += psize)
-		fill_page(p + off, psize, seed + off / psize);
-	return p;
-}
-
-/* A tmpfs file of @pages pages, mapped shared and filled. */
-static void *map_tmpfs(int *fdp, size_t len, int seed)
-{
-	char path[] = "/dev/shm/exchange-XXXXXX";
-	size_t off;
-	char *p;
-	int fd;
-
-	fd = mkstemp(path);
-	if (fd < 0)
-		return NULL;
-	unlink(path);
-	if (ftruncate(fd, len)) {
-		close(fd);
-		return NULL;
-	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		return NULL;
-	}
-	for (off = 0; off < len; off += psize)
-		fill_page(p + off, psize, seed + off / psize);
-	*fdp = fd;
-	return p;
-}
 
 /* Exchange a and b of this process and check frames and data. */
 static int exchange_and_check(struct __test_metadata *_metadata, void *a,
@@ -98,36 +55,6 @@ static int exchange_and_check(struct __test_metadata *_metadata, void *a,
 		  !!(fb & (1ULL << KPF_ANON)));
 	EXPECT_EQ(!!(kpageflags(pb) & (1ULL << KPF_SWAPBACKED)),
 		  !!(fa & (1ULL << KPF_SWAPBACKED)));
-	return 0;
-}
-
-static int write_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Read a one-line sysfs file, without its newline. */
-static int read_sysfs(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), err;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }
 
@@ -558,30 +485,6 @@ TEST_F(xchg, mlocked)
 	munmap(p, 2 * psize);
 }
 
-static char *map_thp(int seed)
-{
-	char *raw, *p;
-	size_t off;
-
-	raw = mmap(NULL, 2 * THP_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
-		return NULL;
-	p = (char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
-	if (madvise(p, THP_SIZE, MADV_HUGEPAGE))
-		return NULL;
-	for (off = 0; off < THP_SIZE; off += psize)
-		fill_page(p + off, psize, seed + off / psize);
-	return p;
-}
-
-static bool is_thp(void *p)
-{
-	uint64_t f = kpageflags(pfn_of(getpid(), p));
-
-	return f != ~0ULL && (f & (1ULL << KPF_THP));
-}
-
 TEST_F(xchg, thp_thp)
 {
 	char *a = map_thp(1000), *b = map_thp(3000), *small;
@@ -846,13 +749,6 @@ TEST_F(xchg, refuse_pinned)
 	EXPECT_TRUE(check_page(p + psize, psize, 132));
 	close(ring);
 	munmap(p, 2 * psize);
-}
-
-static bool pfn_has(uint64_t pfn, int kpf)
-{
-	uint64_t f = kpageflags(pfn);
-
-	return pfn && f != ~0ULL && (f & (1ULL << kpf));
 }
 
 /*

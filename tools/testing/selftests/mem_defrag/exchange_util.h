@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 
 #define EXCHANGE_DEBUGFS	"/sys/kernel/debug/exchange_pages"
 
@@ -198,5 +200,113 @@ static inline bool check_page(const void *p, size_t len, unsigned int seed)
 			return false;
 	return true;
 }
+
+#define THP_SIZE	(2UL << 20)
+
+static inline void *map_anon(size_t len, int seed)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t off;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (off = 0; off < len; off += psize)
+		fill_page(p + off, psize, seed + off / psize);
+	return p;
+}
+
+/* A tmpfs file of @pages pages, mapped shared and filled. */
+static inline void *map_tmpfs(int *fdp, size_t len, int seed)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	char path[] = "/dev/shm/exchange-XXXXXX";
+	size_t off;
+	char *p;
+	int fd;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	if (ftruncate(fd, len)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	for (off = 0; off < len; off += psize)
+		fill_page(p + off, psize, seed + off / psize);
+	*fdp = fd;
+	return p;
+}
+
+/* Read a one-line sysfs file, without its newline. */
+static inline int read_sysfs(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), err;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static inline int write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static inline char *map_thp(int seed)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	char *raw, *p;
+	size_t off;
+
+	raw = mmap(NULL, 2 * THP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	p = (char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+	if (madvise(p, THP_SIZE, MADV_HUGEPAGE))
+		return NULL;
+	for (off = 0; off < THP_SIZE; off += psize)
+		fill_page(p + off, psize, seed + off / psize);
+	return p;
+}
+
+static inline bool is_thp(void *p)
+{
+	uint64_t f = kpageflags(pfn_of(getpid(), p));
+
+	return f != ~0ULL && (f & (1ULL << KPF_THP));
+}
+
+static inline bool pfn_has(uint64_t pfn, int kpf)
+{
+	uint64_t f = kpageflags(pfn);
+
+	return pfn && f != ~0ULL && (f & (1ULL << kpf));
+}
+
 
 #endif /* __EXCHANGE_UTIL_H */
