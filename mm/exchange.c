@@ -317,6 +317,26 @@ static void exchange_flags(struct folio *a, struct folio *b)
 }
 
 /*
+ * PG_anon_exclusive is per page in a PTE-mapped THP, and try_to_migrate()
+ * clears it only on the pages it unmaps: a page that was zapped while
+ * exclusive (MADV_DONTNEED of 4 KiB of a THP) keeps it. Such a stale bit
+ * stays with the frame and must not describe the new contents, or a later
+ * fork and PMD split let a write fault reuse a shared page without a copy.
+ * While both folios are frozen, every page of an anon frame loses it: the
+ * exclusivity of the mapped pages is in their migration entries, and
+ * remove_migration_ptes() sets the bit again from those.
+ */
+static void exchange_clear_anon_exclusive(struct folio *folio)
+{
+	long i, nr = folio_nr_pages(folio);
+
+	if (!folio_test_anon(folio))
+		return;
+	for (i = 0; i < nr; i++)
+		ClearPageAnonExclusive(folio_page(folio, i));
+}
+
+/*
  * Steps 2 and 3: freeze both counts, so that no page-cache lookup can see
  * the data half swapped, swap the data and make @a the holder of @b's
  * contents and the other way round.
@@ -377,6 +397,8 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 	b->index = ia->index;
 	b->private = ia->private;
 	exchange_flags(a, b);
+	exchange_clear_anon_exclusive(a);
+	exchange_clear_anon_exclusive(b);
 #ifdef CONFIG_MEMCG
 	swap(a->memcg_data, b->memcg_data);
 #endif
