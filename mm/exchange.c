@@ -112,6 +112,24 @@ static void exchange_get_ident(struct folio *folio, struct exchange_ident *id)
 	id->memcg = folio_memcg(folio);
 }
 
+/*
+ * Are @a and @b of the same kind: both anon, or both file with the same
+ * swap-backedness (shmem/tmpfs with shmem/tmpfs)? Zap, fork, mprotect and
+ * THP split decode a migration entry into the folio of its frame and
+ * decide from that folio's *current* kind which rss counter to change and
+ * whether a page table was deposited. Between the identity swap and the
+ * end of the remap a frame holds the other contents while some entries
+ * still point at it: only same-kind exchanges make that harmless, as
+ * migration, where anon folios stay anon until freed.
+ */
+static bool exchange_same_kind(struct folio *a, struct folio *b)
+{
+	if (folio_test_anon(a) != folio_test_anon(b))
+		return false;
+	return folio_test_anon(a) ||
+	       folio_test_swapbacked(a) == folio_test_swapbacked(b);
+}
+
 /* Cheap checks, valid before and after taking the folio locks. */
 static int exchange_refuse(struct folio *a, struct folio *b,
 			   enum migrate_mode mode)
@@ -134,6 +152,8 @@ static int exchange_refuse(struct folio *a, struct folio *b,
 		if (folio_test_writeback(f[i]) && mode == MIGRATE_ASYNC)
 			return -EINPROGRESS;
 	}
+	if (!exchange_same_kind(a, b))
+		return -EOPNOTSUPP;
 	return 0;
 }
 

@@ -14,7 +14,10 @@
  *
  *   -EINVAL	 the same folio twice, or folios of different orders
  *   -EOPNOTSUPP a kind exchange does not handle: hugetlb, KSM, ZONE_DEVICE,
- *		 non-LRU movable, page cache with fs-private data
+ *		 non-LRU movable, page cache with fs-private data; or two
+ *		 folios of different kinds: only anon with anon, and page
+ *		 cache with page cache of the same swap-backedness (shmem with
+ *		 shmem), are exchanged; migration moves the others
  *   -EBUSY	 pinned (folio_maybe_dma_pinned()), or not on an LRU list
  *   -EPERM	 mlocked while vm.compact_unevictable_allowed is 0
  *   -EINPROGRESS under writeback, in MIGRATE_ASYNC mode

@@ -20,6 +20,8 @@
 #include "../kselftest_harness.h"
 #include "exchange_util.h"
 
+
+
 #define PM_SWAPPED	(1ULL << 62)
 
 static long psize;
@@ -317,18 +319,41 @@ TEST_F(xchg, anon_anon_two_processes)
 	munmap(mine, psize);
 }
 
-TEST_F(xchg, anon_file)
+/*
+ * Contents of different kinds are never exchanged: a frame that changed
+ * from anon to file (or shmem) while migration entries still point at it
+ * would have zap, fork and mprotect take the wrong rss counter and page
+ * table deposit. Nothing changes; migration moves such pages instead.
+ */
+TEST_F(xchg, refuse_mixed_kinds)
 {
-	char *anon = map_anon(psize, 11), *file, buf[4096];
+	char *anon = map_anon(psize, 11), *file, *shm;
+	uint64_t pa, pf, ps;
 	int fd;
 
 	ASSERT_NE(anon, NULL);
 	file = map_tmpfs(&fd, psize, 12);
 	ASSERT_NE(file, NULL);
-	exchange_and_check(_metadata, anon, 11, file, 12);
-	/* The file's data is in its page cache at the new frame. */
-	ASSERT_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
-	EXPECT_TRUE(check_page(buf, psize, 12));
+	shm = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(shm, MAP_FAILED);
+	fill_page(shm, psize, 13);
+	pa = pfn_of(getpid(), anon);
+	pf = pfn_of(getpid(), file);
+	ps = pfn_of(getpid(), shm);
+	EXPECT_EQ(exchange_request(NULL, getpid(), anon, file), -EOPNOTSUPP);
+	EXPECT_EQ(exchange_request(NULL, getpid(), file, anon), -EOPNOTSUPP);
+	EXPECT_EQ(exchange_request("async", getpid(), anon, shm), -EOPNOTSUPP);
+	EXPECT_EQ(exchange_request(NULL, getpid(), shm, anon), -EOPNOTSUPP);
+	EXPECT_EQ(pfn_of(getpid(), anon), pa);
+	EXPECT_EQ(pfn_of(getpid(), file), pf);
+	EXPECT_EQ(pfn_of(getpid(), shm), ps);
+	EXPECT_TRUE(check_page(anon, psize, 11));
+	EXPECT_TRUE(check_page(file, psize, 12));
+	EXPECT_TRUE(check_page(shm, psize, 13));
+	/* Two shmem-backed files are the same kind. */
+	exchange_and_check(_metadata, shm, 13, file, 12);
+	munmap(shm, psize);
 	munmap(file, psize);
 	munmap(anon, psize);
 	close(fd);
@@ -338,7 +363,7 @@ TEST_F(xchg, anon_file)
 TEST_F(xchg, file_file_dirty)
 {
 	char *f1, *f2, buf[4096];
-	int fd1, fd2;
+	int fd1 = -1, fd2 = -1;
 
 	f1 = map_tmpfs(&fd1, 2 * psize, 21);
 	f2 = map_tmpfs(&fd2, 2 * psize, 23);
@@ -359,20 +384,6 @@ TEST_F(xchg, file_file_dirty)
 	munmap(f2, 2 * psize);
 	close(fd1);
 	close(fd2);
-}
-
-TEST_F(xchg, shmem_anon)
-{
-	char *shm, *anon = map_anon(psize, 41);
-
-	shm = mmap(NULL, psize, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(shm, MAP_FAILED);
-	ASSERT_NE(anon, NULL);
-	fill_page(shm, psize, 42);
-	exchange_and_check(_metadata, shm, 42, anon, 41);
-	munmap(shm, psize);
-	munmap(anon, psize);
 }
 
 /* A COW-shared page after fork: parent and child both follow the frame. */
@@ -420,13 +431,14 @@ TEST_F(xchg, cow_shared_after_fork)
 
 TEST_F(xchg, map_shared_two_processes)
 {
-	char *f, *anon = map_anon(psize, 61), c;
-	int fd, go[2], done[2], status;
+	char *f, *other, c;
+	int fd, ofd, go[2], done[2], status;
 	pid_t pid;
 
 	f = map_tmpfs(&fd, psize, 62);
 	ASSERT_NE(f, NULL);
-	ASSERT_NE(anon, NULL);
+	other = map_tmpfs(&ofd, psize, 61);
+	ASSERT_NE(other, NULL);
 	ASSERT_EQ(pipe(go), 0);
 	ASSERT_EQ(pipe(done), 0);
 	pid = fork();
@@ -445,14 +457,15 @@ TEST_F(xchg, map_shared_two_processes)
 		_exit(0);
 	}
 	ASSERT_EQ(read(done[0], &c, 1), 1);
-	exchange_and_check(_metadata, f, 62, anon, 61);
+	exchange_and_check(_metadata, f, 62, other, 61);
 	ASSERT_EQ(write(go[1], "g", 1), 1);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(WEXITSTATUS(status), 0);
 	EXPECT_TRUE(check_page(f, psize, 63));
 	munmap(f, psize);
-	munmap(anon, psize);
+	munmap(other, psize);
+	close(ofd);
 	close(fd);
 }
 
@@ -517,51 +530,53 @@ TEST_F(xchg, thp_thp)
 	EXPECT_TRUE(check_page(small, psize, 5));
 }
 
-/* Contents on two NUMA nodes: the node counters follow the contents. */
+/*
+ * Contents on two NUMA nodes: each follows its frame to the other node,
+ * and the per-node counters stay right (both are shmem: nothing to move).
+ */
 TEST_F(xchg, numa_nodes)
 {
-	char *shm, *anon = map_anon(psize, 81);
+	char *shm, *file;
 	long s0, s1, t0, t1;
-	int node = 1, status = -1;
+	int node, status = -1, fd;
 	void *pages[1];
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "one NUMA node");
-	ASSERT_NE(anon, NULL);
+	file = map_tmpfs(&fd, psize, 81);
+	ASSERT_NE(file, NULL);
 	shm = mmap(NULL, psize, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(shm, MAP_FAILED);
 	fill_page(shm, psize, 82);
 
-	/* Put the shmem page on node 0 and the anon page on node 1. */
+	/* Put the shmem page on node 0 and the tmpfs page on node 1. */
 	pages[0] = shm;
 	node = 0;
 	ASSERT_EQ(syscall(SYS_move_pages, 0, 1, pages, &node, &status, 0), 0);
 	ASSERT_EQ(status, 0);
-	pages[0] = anon;
+	pages[0] = file;
 	node = 1;
 	ASSERT_EQ(syscall(SYS_move_pages, 0, 1, pages, &node, &status, 0), 0);
 	ASSERT_EQ(status, 1);
 
 	s0 = stat_field("/sys/devices/system/node/node0/vmstat", "nr_shmem");
 	s1 = stat_field("/sys/devices/system/node/node1/vmstat", "nr_shmem");
-	TH_LOG("before: shm pfn %lx anon pfn %lx, nr_shmem %ld %ld",
-	       (unsigned long)pfn_of(getpid(), shm),
-	       (unsigned long)pfn_of(getpid(), anon), s0, s1);
-	exchange_and_check(_metadata, shm, 82, anon, 81);
+	exchange_and_check(_metadata, shm, 82, file, 81);
 	t0 = stat_field("/sys/devices/system/node/node0/vmstat", "nr_shmem");
 	t1 = stat_field("/sys/devices/system/node/node1/vmstat", "nr_shmem");
-	EXPECT_EQ(t0, s0 - 1);
-	EXPECT_EQ(t1, s1 + 1);
+	EXPECT_EQ(t0, s0);
+	EXPECT_EQ(t1, s1);
 	/* move_pages(2) reports the node each page lives on now. */
 	pages[0] = shm;
 	ASSERT_EQ(syscall(SYS_move_pages, 0, 1, pages, NULL, &status, 0), 0);
 	EXPECT_EQ(status, 1);
-	pages[0] = anon;
+	pages[0] = file;
 	ASSERT_EQ(syscall(SYS_move_pages, 0, 1, pages, NULL, &status, 0), 0);
 	EXPECT_EQ(status, 0);
 	munmap(shm, psize);
-	munmap(anon, psize);
+	munmap(file, psize);
+	close(fd);
 }
 
 static long cg_read(const char *cg, const char *file)
@@ -967,18 +982,6 @@ TEST_F(xchg, swapcache_anon)
 	ASSERT_NE(anon, NULL);
 	swapcache_exchange(_metadata, &self->swap, anon, 152);
 	munmap(anon, psize);
-}
-
-TEST_F(xchg, swapcache_shmem)
-{
-	char *shm;
-
-	shm = mmap(NULL, psize, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(shm, MAP_FAILED);
-	fill_page(shm, psize, 153);
-	swapcache_exchange(_metadata, &self->swap, shm, 153);
-	munmap(shm, psize);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -3,10 +3,17 @@
  * Stress page exchange: thousands of random exchanges among the pages of
  * several processes that keep writing, forking, munmapping and mremapping
  * at the same time. Every process checks all its pages at the end.
+ *
+ * Then two hammers on windows that review found: exchanges between anon
+ * and shmem pages while their owner zaps and forks them (the rss counters
+ * and page table deposits must stay right), and sync exchanges of xfs page
+ * cache while it is written back (no deadlock on two folio locks).
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
@@ -176,6 +183,149 @@ TEST_F_TIMEOUT(stress, random_exchanges_among_busy_processes, 600)
 	EXPECT_GE(ok, EXCHANGES / 2);
 	isolated = vmstat("nr_isolated_anon") + vmstat("nr_isolated_file");
 	EXPECT_EQ(isolated, 0);
+}
+
+/* Open /dev/kmsg positioned at its end, to read what the kernel logs next. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Count the kernel messages since kmsg_open() that contain @a or @b: the
+ * rss-counter and page table checks of mms that were freed.
+ */
+static int kmsg_count(int fd, const char *a, const char *b)
+{
+	char rec[2048];
+	ssize_t len;
+	int n = 0;
+
+	/* Freed mms are checked when their last lazy reference goes. */
+	usleep(200000);
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		if (strstr(rec, a) || strstr(rec, b)) {
+			n++;
+			printf("# kernel: %s", rec);
+		}
+	}
+	return n;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#define MIXED_PAGES	16
+#define MIXED_VIEWS	64	/* mappings of the shmem pages: long rmap walks */
+#define MIXED_SECS	10
+
+/*
+ * The owner of the pages: zaps and refaults its anon pages, zaps one
+ * view of its shmem pages and forks, until told to stop.
+ */
+static void mixed_owner(char *anon, char **views, volatile int *stop)
+{
+	unsigned int seed = 7, round = 0;
+	int i, j;
+
+	/* Shared file mappings are not copied by fork: map every view. */
+	for (i = 0; i < MIXED_VIEWS; i++)
+		for (j = 0; j < MIXED_PAGES; j++)
+			views[i][j * psize] = 1;
+	stop[1] = 1;
+	while (!*stop) {
+		int i = rand_r(&seed) % MIXED_PAGES;
+
+		switch (round++ % 8) {
+		case 0: {
+			pid_t pid = fork();
+
+			if (pid == 0)
+				_exit(0);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+			break;
+		}
+		case 1:
+			madvise(views[1 + rand_r(&seed) % (MIXED_VIEWS - 1)] +
+				i * psize, psize, MADV_DONTNEED);
+			break;
+		default:
+			madvise(anon + i * psize, psize, MADV_DONTNEED);
+			anon[i * psize] = 1;
+			break;
+		}
+	}
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(stress, mixed_kinds_under_zap_and_fork, 300)
+{
+	int kmsg = kmsg_open(), fd, i, ok = 0, tries = 0, status;
+	volatile int *stop;
+	char *anon, *views[MIXED_VIEWS];
+	double end;
+	pid_t pid;
+
+	ASSERT_GE(kmsg, 0);
+	stop = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(stop, MAP_FAILED);
+	fd = memfd_create("mixed", 0);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(ftruncate(fd, MIXED_PAGES * psize), 0);
+	for (i = 0; i < MIXED_VIEWS; i++) {
+		views[i] = mmap(NULL, MIXED_PAGES * psize,
+				PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ASSERT_NE(views[i], MAP_FAILED);
+	}
+	anon = mmap(NULL, MIXED_PAGES * psize, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(anon, MAP_FAILED);
+	madvise(anon, MIXED_PAGES * psize, MADV_NOHUGEPAGE);
+	memset(anon, 1, MIXED_PAGES * psize);
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		mixed_owner(anon, views, stop);
+	while (!stop[1])
+		usleep(1000);
+
+	end = now() + MIXED_SECS;
+	while (now() < end) {
+		char cmd[160];
+		unsigned int x = tries % MIXED_PAGES, y = (tries / 3) % MIXED_PAGES;
+
+		snprintf(cmd, sizeof(cmd), "%d %p %p%s", pid,
+			 anon + x * psize, views[0] + y * psize,
+			 tries & 1 ? " async" : "");
+		ok += !exchange_raw(cmd);
+		tries++;
+	}
+	*stop = 1;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	TH_LOG("%d of %d anon/shmem exchanges done", ok, tries);
+	EXPECT_EQ(kmsg_count(kmsg, "Bad rss-counter", "pgtables_bytes"), 0);
+	EXPECT_EQ(vmstat("nr_isolated_anon") + vmstat("nr_isolated_file"), 0);
+	close(kmsg);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
