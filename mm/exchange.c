@@ -130,7 +130,11 @@ static bool exchange_same_kind(struct folio *a, struct folio *b)
 	       folio_test_swapbacked(a) == folio_test_swapbacked(b);
 }
 
-/* Cheap checks, valid before and after taking the folio locks. */
+/*
+ * Cheap checks, valid before and after taking the folio locks. Writeback
+ * is waited for only in MIGRATE_SYNC, and never here (see
+ * exchange_lock_pair()).
+ */
 static int exchange_refuse(struct folio *a, struct folio *b,
 			   enum migrate_mode mode)
 {
@@ -149,7 +153,7 @@ static int exchange_refuse(struct folio *a, struct folio *b,
 		if (folio_test_unevictable(f[i]) &&
 		    !READ_ONCE(sysctl_compact_unevictable_allowed))
 			return -EPERM;
-		if (folio_test_writeback(f[i]) && mode == MIGRATE_ASYNC)
+		if (folio_test_writeback(f[i]) && mode != MIGRATE_SYNC)
 			return -EINPROGRESS;
 	}
 	if (!exchange_same_kind(a, b))
@@ -484,6 +488,13 @@ static int exchange_prepare(struct exchange_pair *p, enum migrate_mode mode)
 	p->rc = 0;
 
 	rc = exchange_refuse(a, b, mode);
+	/*
+	 * Never wait for writeback here, with both locks held: a flusher
+	 * may have one folio under writeback, not yet submitted, and wait
+	 * for the other's lock. exchange_lock_pair() waits with none held.
+	 */
+	if (!rc && (folio_test_writeback(a) || folio_test_writeback(b)))
+		rc = -EINPROGRESS;
 	if (!rc)
 		rc = exchange_check_locked(a);
 	if (!rc)
@@ -495,11 +506,6 @@ static int exchange_prepare(struct exchange_pair *p, enum migrate_mode mode)
 		exchange_release(b, p->file_b);
 		return rc;
 	}
-
-	if (folio_test_writeback(a))
-		folio_wait_writeback(a);
-	if (folio_test_writeback(b))
-		folio_wait_writeback(b);
 
 	exchange_get_ident(a, &p->ia);
 	exchange_get_ident(b, &p->ib);
@@ -585,7 +591,8 @@ static void exchange_account(unsigned long pfn_a, unsigned long pfn_b,
  * exchange_folios - swap the contents and identities of two folios
  * @a: a folio
  * @b: another folio of the same order
- * @mode: MIGRATE_ASYNC refuses folios under writeback; otherwise wait
+ * @mode: migration mode; folios under writeback are refused in every mode,
+ *	as the caller holds both locks and waiting could deadlock
  *
  * @a and @b must be locked, isolated from the LRU with folio_isolate_lru()
  * and counted in NR_ISOLATED_ANON/FILE, as for migrate_pages(); the
@@ -634,7 +641,9 @@ static void exchange_unisolate(struct folio *folio)
 
 /*
  * Lock both folios without deadlock: the lower PFN first; the second only
- * by trylock, waiting for it with the first unlocked when it is busy.
+ * by trylock, waiting for it with the first unlocked when it is busy. In
+ * MIGRATE_SYNC, writeback is waited for with neither lock held, then both
+ * are taken again (writeback starts only under the folio lock).
  */
 static int exchange_lock_pair(struct folio *a, struct folio *b,
 			      enum migrate_mode mode)
@@ -650,13 +659,21 @@ static int exchange_lock_pair(struct folio *a, struct folio *b,
 		} else {
 			folio_lock(first);
 		}
-		if (folio_trylock(second))
+		if (!folio_trylock(second)) {
+			folio_unlock(first);
+			if (mode == MIGRATE_ASYNC)
+				return -EAGAIN;
+			folio_lock(second);
+			folio_unlock(second);
+			continue;
+		}
+		if (mode != MIGRATE_SYNC ||
+		    (!folio_test_writeback(a) && !folio_test_writeback(b)))
 			return 0;
-		folio_unlock(first);
-		if (mode == MIGRATE_ASYNC)
-			return -EAGAIN;
-		folio_lock(second);
 		folio_unlock(second);
+		folio_unlock(first);
+		folio_wait_writeback(a);
+		folio_wait_writeback(b);
 	}
 	return -EAGAIN;
 }
@@ -694,7 +711,8 @@ static int exchange_take_pair(struct folio *a, struct folio *b,
  * exchange_pages - exchange the folios of two pages
  * @pa: a page the caller holds a reference on
  * @pb: another page the caller holds a reference on
- * @mode: MIGRATE_ASYNC never sleeps on a folio lock or on writeback
+ * @mode: MIGRATE_ASYNC never sleeps on a folio lock; MIGRATE_SYNC alone
+ *	waits for writeback, holding no folio lock meanwhile
  *
  * Isolates both folios, locks them in a deadlock-free order, exchanges
  * them with exchange_folios() and puts them back. The caller's references

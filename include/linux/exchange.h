@@ -20,7 +20,10 @@
  *		 shmem), are exchanged; migration moves the others
  *   -EBUSY	 pinned (folio_maybe_dma_pinned()), or not on an LRU list
  *   -EPERM	 mlocked while vm.compact_unevictable_allowed is 0
- *   -EINPROGRESS under writeback, in MIGRATE_ASYNC mode
+ *   -EINPROGRESS under writeback, in MIGRATE_ASYNC or MIGRATE_SYNC_LIGHT mode,
+ *		 or in exchange_folios(), whose caller holds both locks:
+ *		 writeback is waited for only in MIGRATE_SYNC, with no folio
+ *		 lock held
  *   -EAGAIN	 the folios changed under us (extra references, truncation)
  *		 and kept changing over a few retries
  *   -ENOENT	 (exchange_pages) nothing mapped at an address

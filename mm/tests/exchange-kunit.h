@@ -134,6 +134,10 @@ static void exchange_test_writeback_async(struct kunit *test)
 	exchange_test_refused(test, &a->page, EXCHANGE_TEST_FILL_A,
 			      &b->page, EXCHANGE_TEST_FILL_B,
 			      MIGRATE_ASYNC, -EINPROGRESS);
+	/* Nor in SYNC_LIGHT, as migration: only MIGRATE_SYNC waits. */
+	exchange_test_refused(test, &a->page, EXCHANGE_TEST_FILL_A,
+			      &b->page, EXCHANGE_TEST_FILL_B,
+			      MIGRATE_SYNC_LIGHT, -EINPROGRESS);
 	KUNIT_EXPECT_TRUE(test, folio_test_writeback(a));
 }
 

@@ -328,4 +328,136 @@ TEST_F_TIMEOUT(stress, mixed_kinds_under_zap_and_fork, 300)
 	close(fd);
 }
 
+#define WB_PAGES	32
+#define WB_SECS		15
+#define WB_DIR		"/run/fs/xfs"
+#define HUNG_TASK_KNOB	"/proc/sys/kernel/hung_task_timeout_secs"
+
+struct wb_shared {
+	volatile int stop;
+	volatile int round;	/* the last round written in full */
+};
+
+/*
+ * Until stopped: rewrite every page and start its writeback (@fsyncer 0),
+ * or write back and wait, again and again (@fsyncer 1).
+ */
+static void wb_writer(char *p, int fd, struct wb_shared *sh, int fsyncer)
+{
+	int round = 0, i;
+
+	while (!sh->stop) {
+		if (fsyncer) {
+			fsync(fd);
+			continue;
+		}
+		round++;
+		for (i = 0; i < WB_PAGES; i++)
+			fill_page(p + i * psize, psize, round * 100 + i);
+		sh->round = round;
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	_exit(0);
+}
+
+/*
+ * Sync exchanges between dirty pages of one xfs file while two writers
+ * keep dirtying it and writing it back (fsync and sync_file_range). An
+ * exchange that waits for writeback of one folio while holding the lock
+ * of the other deadlocks with a flusher that has the first under
+ * writeback, not yet submitted, and waits for the second's lock; the
+ * hung task detector (20 s here) reports it.
+ */
+TEST_F_TIMEOUT(stress, xfs_sync_exchanges_under_writeback, 300)
+{
+	char path[128], hung[32] = "120", *p, *buf;
+	int fd, dfd, i, ok = 0, tries = 0, errs[256] = { };
+	struct wb_shared *sh;
+	unsigned int seed = 3;
+	pid_t pid[2];
+	double end;
+	struct stat a, b;
+
+	if (stat(WB_DIR, &a) || stat(WB_DIR "/..", &b) || a.st_dev == b.st_dev)
+		SKIP(return, WB_DIR " is not mounted");
+	snprintf(path, sizeof(path), WB_DIR "/wb-%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	buf = malloc(psize);
+	ASSERT_NE(buf, NULL);
+	for (i = 0; i < WB_PAGES; i++) {
+		fill_page(buf, psize, i);
+		ASSERT_EQ(pwrite(fd, buf, psize, (off_t)i * psize), psize);
+	}
+	free(buf);
+	ASSERT_EQ(fsync(fd), 0);
+	p = mmap(NULL, WB_PAGES * psize, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	for (i = 0; i < WB_PAGES; i++)
+		ASSERT_TRUE(check_page(p + i * psize, psize, i));
+	sh = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(sh, MAP_FAILED);
+	read_sysfs(HUNG_TASK_KNOB, hung, sizeof(hung));
+	write_sysctl(HUNG_TASK_KNOB, "20");
+
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (pid[i] == 0)
+			wb_writer(p, fd, sh, i);
+	}
+	end = now() + WB_SECS;
+	while (now() < end) {
+		char cmd[160];
+		int x = rand_r(&seed) % WB_PAGES, y = rand_r(&seed) % WB_PAGES;
+		int ret;
+
+		if (x == y)
+			continue;
+		snprintf(cmd, sizeof(cmd), "%d %p %p", getpid(),
+			 p + x * psize, p + y * psize);
+		ret = exchange_raw(cmd);
+		if (!ret)
+			ok++;
+		else
+			errs[-ret & 255]++;
+		tries++;
+	}
+	sh->stop = 1;
+	for (i = 0; i < 2; i++) {
+		int status;
+
+		ASSERT_EQ(waitpid(pid[i], &status, 0), pid[i]);
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	write_sysctl(HUNG_TASK_KNOB, hung);
+	TH_LOG("%d of %d sync exchanges done", ok, tries);
+	for (i = 1; i < 256; i++)
+		if (errs[i])
+			TH_LOG("%d failed with %s", errs[i], strerror(i));
+	EXPECT_GT(ok, 0);
+
+	/* The last full round is on disk, read around the page cache. */
+	ASSERT_EQ(fsync(fd), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	dfd = open(path, O_RDONLY | O_DIRECT);
+	ASSERT_GE(dfd, 0);
+	ASSERT_EQ(posix_memalign((void **)&buf, psize, psize), 0);
+	for (i = 0; i < WB_PAGES; i++) {
+		ASSERT_EQ(pread(dfd, buf, psize, (off_t)i * psize), psize);
+		EXPECT_TRUE(check_page(buf, psize, sh->round * 100 + i))
+			TH_LOG("page %d", i);
+		EXPECT_TRUE(check_page(p + i * psize, psize,
+				       sh->round * 100 + i));
+	}
+	free(buf);
+	close(dfd);
+	munmap(p, WB_PAGES * psize);
+	close(fd);
+	EXPECT_EQ(vmstat("nr_isolated_anon") + vmstat("nr_isolated_file"), 0);
+}
+
 TEST_HARNESS_MAIN
