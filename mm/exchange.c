@@ -148,6 +148,9 @@ static int exchange_refuse(struct folio *a, struct folio *b,
 		    folio_is_zone_device(f[i]) || __folio_test_movable(f[i]) ||
 		    folio_contain_hwpoisoned_page(f[i]))
 			return -EOPNOTSUPP;
+		/* A PMD mapping becomes a migration entry only if supported. */
+		if (folio_test_pmd_mappable(f[i]) && !thp_migration_supported())
+			return -EOPNOTSUPP;
 		if (folio_maybe_dma_pinned(f[i]))
 			return -EBUSY;
 		if (folio_test_unevictable(f[i]) &&
