@@ -66,10 +66,15 @@
 static bool exchange_use_bounce __read_mostly;
 static DEFINE_PER_CPU(void *, exchange_bounce_page);
 
-/* Content flags: they travel with the data, the others stay with the frame. */
+/*
+ * Content flags: they travel with the data, the others stay with the frame.
+ * PG_arch_1 is frame state (arm64's PG_dcache_clean, half of x86's PAT
+ * memtype): it stays, and is cleared on both frames once their data has
+ * changed (exchange_flush_frames()).
+ */
 static const unsigned int exchange_content_flags[] = {
 	PG_referenced, PG_uptodate, PG_dirty, PG_active, PG_workingset,
-	PG_owner_priv_1, PG_owner_2, PG_arch_1, PG_private, PG_private_2,
+	PG_owner_priv_1, PG_owner_2, PG_private, PG_private_2,
 	PG_reclaim, PG_swapbacked, PG_unevictable,
 #ifdef CONFIG_MMU
 	PG_mlocked,
@@ -131,6 +136,22 @@ static bool exchange_same_kind(struct folio *a, struct folio *b)
 }
 
 /*
+ * arm64 MTE tags are stored with the frame and exchange does not swap
+ * them (migration copies them): PROT_MTE memory is refused.
+ */
+static bool exchange_mte_tagged(struct folio *folio)
+{
+#ifdef CONFIG_ARM64_MTE
+	long i, nr = folio_nr_pages(folio);
+
+	for (i = 0; i < nr; i++)
+		if (page_mte_tagged(folio_page(folio, i)))
+			return true;
+#endif
+	return false;
+}
+
+/*
  * Cheap checks, valid before and after taking the folio locks. Writeback
  * is waited for only in MIGRATE_SYNC, and never here (see
  * exchange_lock_pair()).
@@ -146,7 +167,8 @@ static int exchange_refuse(struct folio *a, struct folio *b,
 	for (i = 0; i < 2; i++) {
 		if (folio_test_hugetlb(f[i]) || folio_test_ksm(f[i]) ||
 		    folio_is_zone_device(f[i]) || __folio_test_movable(f[i]) ||
-		    folio_contain_hwpoisoned_page(f[i]))
+		    folio_contain_hwpoisoned_page(f[i]) ||
+		    exchange_mte_tagged(f[i]))
 			return -EOPNOTSUPP;
 		/* A PMD mapping becomes a migration entry only if supported. */
 		if (folio_test_pmd_mappable(f[i]) && !thp_migration_supported())
@@ -364,6 +386,18 @@ static void exchange_clear_anon_exclusive(struct folio *folio)
 }
 
 /*
+ * Both frames hold new data: what PG_arch_1 said of them (clean D-cache
+ * on arm64 and others) is stale, as for the new folio of a migration.
+ */
+static void exchange_flush_frames(struct folio *a, struct folio *b)
+{
+	clear_bit(PG_arch_1, &a->flags);
+	clear_bit(PG_arch_1, &b->flags);
+	flush_dcache_folio(a);
+	flush_dcache_folio(b);
+}
+
+/*
  * Steps 2 and 3: freeze both counts, so that no page-cache lookup can see
  * the data half swapped, swap the data and make @a the holder of @b's
  * contents and the other way round.
@@ -426,6 +460,7 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 	exchange_flags(a, b);
 	exchange_clear_anon_exclusive(a);
 	exchange_clear_anon_exclusive(b);
+	exchange_flush_frames(a, b);
 #ifdef CONFIG_MEMCG
 	swap(a->memcg_data, b->memcg_data);
 #endif

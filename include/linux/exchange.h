@@ -14,12 +14,12 @@
  *
  *   -EINVAL	 the same folio twice, or folios of different orders
  *   -EOPNOTSUPP a kind exchange does not handle: hugetlb, KSM, ZONE_DEVICE,
- *		 non-LRU movable, page cache with fs-private data,
- *		 PMD-mappable THPs where THP migration is not supported
- *		 (s390, mips64, sparc64); or two folios of different kinds:
- *		 only anon with anon, and page cache with page cache of the
- *		 same swap-backedness (shmem with shmem), are exchanged;
- *		 migration moves the others
+ *		 non-LRU movable, page cache with fs-private data, arm64
+ *		 MTE-tagged memory, PMD-mappable THPs where THP migration is
+ *		 not supported (s390, mips64, sparc64); or two folios of
+ *		 different kinds: only anon with anon, and page cache with
+ *		 page cache of the same swap-backedness (shmem with shmem),
+ *		 are exchanged; migration moves the others
  *   -EBUSY	 pinned (folio_maybe_dma_pinned()), or not on an LRU list
  *   -EPERM	 mlocked while vm.compact_unevictable_allowed is 0
  *   -EINPROGRESS under writeback, in MIGRATE_ASYNC or MIGRATE_SYNC_LIGHT mode,

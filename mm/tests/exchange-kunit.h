@@ -187,12 +187,47 @@ static void exchange_test_same_folio(struct kunit *test)
 			      MIGRATE_SYNC, -EINVAL);
 }
 
+/*
+ * Frame state stays with the frame: PG_arch_1 (arm64's clean D-cache,
+ * half of x86's PAT memtype) is not a content flag, exchange_flags()
+ * leaves it where it is and exchange_flush_frames() clears it on both.
+ * Content state travels: PG_dirty here.
+ */
+static void exchange_test_frame_flags(struct kunit *test)
+{
+	static const unsigned int frame_flags[] = {
+		PG_locked, PG_lru, PG_head, PG_reserved, PG_writeback,
+		PG_arch_1,
+	};
+	struct folio *a = exchange_test_alloc(test, 0, EXCHANGE_TEST_FILL_A);
+	struct folio *b = exchange_test_alloc(test, 0, EXCHANGE_TEST_FILL_B);
+	unsigned int i, j;
+
+	for (i = 0; i < ARRAY_SIZE(exchange_content_flags); i++)
+		for (j = 0; j < ARRAY_SIZE(frame_flags); j++)
+			KUNIT_EXPECT_NE(test, exchange_content_flags[i],
+					frame_flags[j]);
+
+	set_bit(PG_arch_1, &a->flags);
+	set_bit(PG_dirty, &a->flags);
+	exchange_flags(a, b);
+	KUNIT_EXPECT_TRUE(test, test_bit(PG_arch_1, &a->flags));
+	KUNIT_EXPECT_FALSE(test, test_bit(PG_arch_1, &b->flags));
+	KUNIT_EXPECT_FALSE(test, test_bit(PG_dirty, &a->flags));
+	KUNIT_EXPECT_TRUE(test, test_bit(PG_dirty, &b->flags));
+	exchange_flush_frames(a, b);
+	KUNIT_EXPECT_FALSE(test, test_bit(PG_arch_1, &a->flags));
+	KUNIT_EXPECT_FALSE(test, test_bit(PG_arch_1, &b->flags));
+	clear_bit(PG_dirty, &b->flags);
+}
+
 static struct kunit_case exchange_test_cases[] = {
 	KUNIT_CASE(exchange_test_movable),
 	KUNIT_CASE(exchange_test_writeback_async),
 	KUNIT_CASE(exchange_test_pinned),
 	KUNIT_CASE(exchange_test_unequal_orders),
 	KUNIT_CASE(exchange_test_same_folio),
+	KUNIT_CASE(exchange_test_frame_flags),
 	{},
 };
 
