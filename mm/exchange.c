@@ -386,6 +386,25 @@ static void exchange_clear_anon_exclusive(struct folio *folio)
 }
 
 /*
+ * NR_MLOCK is counted in the zone of the frame when PG_mlocked is set, and
+ * remove_migration_ptes() does not count it again for a folio that has
+ * the bit already. A folio mapped in a VM_LOCKED vma was munlocked by
+ * try_to_migrate() (and is mlocked again on its new frame by the remap),
+ * so this is for the rest: mlocked contents that change zone while they
+ * keep the bit take their count along.
+ */
+static void exchange_move_mlock(struct folio *from, struct folio *to,
+				bool mlocked)
+{
+	long nr = folio_nr_pages(from);
+
+	if (!mlocked || folio_zone(from) == folio_zone(to))
+		return;
+	mod_zone_page_state(folio_zone(from), NR_MLOCK, -nr);
+	mod_zone_page_state(folio_zone(to), NR_MLOCK, nr);
+}
+
+/*
  * Both frames hold new data: what PG_arch_1 said of them (clean D-cache
  * on arm64 and others) is stale, as for the new folio of a migration.
  */
@@ -408,7 +427,7 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 {
 	int count_a = folio_expected_ref_count(a) + extra_refs;
 	int count_b = folio_expected_ref_count(b) + extra_refs;
-	bool dirty_a, dirty_b, sb_a, sb_b, sc_a, sc_b;
+	bool dirty_a, dirty_b, sb_a, sb_b, sc_a, sc_b, ml_a, ml_b;
 
 	if (!folio_ref_freeze(a, count_a))
 		return -EAGAIN;
@@ -444,6 +463,8 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 	sb_b = folio_test_swapbacked(b);
 	sc_a = folio_test_swapcache(a);
 	sc_b = folio_test_swapcache(b);
+	ml_a = folio_test_mlocked(a);
+	ml_b = folio_test_mlocked(b);
 
 	/* No turning back from here. */
 	if (ia->space)
@@ -466,6 +487,8 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 #endif
 	exchange_move_stats(ia, a, b, dirty_a, sb_a, sc_a);
 	exchange_move_stats(ib, b, a, dirty_b, sb_b, sc_b);
+	exchange_move_mlock(a, b, ml_a);
+	exchange_move_mlock(b, a, ml_b);
 
 	/* Each frame now carries the references of its new contents. */
 	folio_ref_unfreeze(a, count_b);

@@ -48,6 +48,46 @@ FIXTURE_TEARDOWN(safety)
 	EXPECT_TRUE(isolated_settles(10));
 }
 
+/* "Mlocked:" of a node's meminfo, in kB; -1 if unreadable. */
+static long node_mlocked_kb(int node)
+{
+	char path[64], line[128], name[64];
+	long v, val = -1;
+	FILE *f;
+
+	stat_refresh();
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
+		 node);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %*d %63[^:]: %ld", name, &v) == 2 &&
+		    !strcmp(name, "Mlocked"))
+			val = v;
+	fclose(f);
+	return val;
+}
+
+static int move_to_node(void *addr, int node)
+{
+	int status = -1;
+
+	if (syscall(SYS_move_pages, 0, 1, &addr, &node, &status, 0))
+		return -errno;
+	return status;
+}
+
+/* The node @addr's page is on (move_pages(2) without nodes), or -errno. */
+static int page_node(void *addr)
+{
+	int status = -1;
+
+	if (syscall(SYS_move_pages, 0, 1, &addr, NULL, &status, 0))
+		return -errno;
+	return status;
+}
+
 /*
  * A THP that lost one 4 KiB page while exclusive (MADV_DONTNEED, as
  * jemalloc does) keeps PG_anon_exclusive on that unmapped tail. Exchange
@@ -89,6 +129,35 @@ TEST_F_TIMEOUT(safety, thp_partially_unmapped_cow, 120)
 	EXPECT_TRUE(check_page(a + hole * psize, psize, 5555));
 	munmap(a, THP_SIZE);
 	munmap(t, THP_SIZE);
+}
+
+/* Mlocked contents moving to another node take their NR_MLOCK along. */
+TEST_F(safety, mlocked_across_nodes)
+{
+	char *p = map_anon(2 * psize, 61);
+	long m0, m1;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "one NUMA node");
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(write_sysctl(UNEVICTABLE_KNOB, "1"), 0);
+	ASSERT_EQ(move_to_node(p, 0), 0);
+	ASSERT_EQ(move_to_node(p + psize, 1), 1);
+	m0 = node_mlocked_kb(0);
+	m1 = node_mlocked_kb(1);
+	ASSERT_EQ(mlock(p, psize), 0);
+	EXPECT_EQ(node_mlocked_kb(0), m0 + psize / 1024);
+
+	ASSERT_EQ(exchange_request(NULL, getpid(), p, p + psize), 0);
+	EXPECT_EQ(page_node(p), 1);
+	EXPECT_EQ(node_mlocked_kb(0), m0) TH_LOG("node 0 kept the mlock count");
+	EXPECT_EQ(node_mlocked_kb(1), m1 + psize / 1024)
+		TH_LOG("node 1 did not get it");
+	ASSERT_EQ(munlock(p, psize), 0);
+	EXPECT_EQ(node_mlocked_kb(0), m0);
+	EXPECT_EQ(node_mlocked_kb(1), m1);
+	EXPECT_TRUE(check_page(p, psize, 61));
+	munmap(p, 2 * psize);
 }
 
 TEST_HARNESS_MAIN
