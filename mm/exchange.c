@@ -936,13 +936,31 @@ unsigned int exchange_batch_run(struct exchange_batch *eb, int *rcs)
 }
 
 /*
+ * Make the order-0 pages [head, head + 2^order), each with a reference
+ * count of one, into one compound page, as alloc_contig_range() does with
+ * __GFP_COMP for a range that is a whole free block.
+ */
+static void exchange_prep_compound(struct page *head, unsigned int order)
+{
+	unsigned long i;
+
+	for (i = 1; i < (1UL << order); i++)
+		set_page_count(head + i, 0);
+	prep_compound_page(head, order);
+}
+
+/*
  * Take [pfn, pfn + nr) off the allocator, migrating its occupants away;
  * one compound page when @order > 0. 0 or -EBUSY / -EAGAIN.
+ *
+ * Not with __GFP_COMP: alloc_contig_range() then insists that the range is
+ * exactly the free block it finds, and warns and leaks it when the freed
+ * range merged with free neighbours (a target below pageblock order).
  */
 static int exchange_take_frames(unsigned long pfn, unsigned long nr,
 				unsigned int order)
 {
-	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | (order ? __GFP_COMP : 0);
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	int rc;
 
 	rc = alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE, gfp);
@@ -953,6 +971,8 @@ static int exchange_take_frames(unsigned long pfn, unsigned long nr,
 	}
 	if (rc)
 		return rc == -EINTR ? -EAGAIN : -EBUSY;
+	if (order)
+		exchange_prep_compound(pfn_to_page(pfn), order);
 	return 0;
 }
 

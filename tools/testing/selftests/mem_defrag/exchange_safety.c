@@ -160,4 +160,74 @@ TEST_F(safety, mlocked_across_nodes)
 	munmap(p, 2 * psize);
 }
 
+/* The bracketed choice of a THP "enabled" file ("always", "never"...). */
+static void knob_choice(const char *line, char *out, size_t len)
+{
+	const char *b = strchr(line, '['), *e = b ? strchr(b, ']') : NULL;
+
+	snprintf(out, len, "%.*s", b && e ? (int)(e - b - 1) : 5,
+		 b && e ? b + 1 : "never");
+}
+
+/*
+ * The migration fallback onto frames below pageblock order whose free
+ * neighbours merge with them: a 64 KiB mTHP moved into 16 frames of a
+ * 2 MiB block that is free around them. alloc_contig_range() must not be
+ * asked for a compound page there (it warns and leaks the range).
+ */
+TEST_F_TIMEOUT(safety, fallback_mthp_into_free_neighbours, 120)
+{
+	const unsigned long nr = 16;
+	char line[128], old[32], cmd[128], *raw, *m, *t;
+	uint64_t base, pm;
+	unsigned long i;
+	int ret;
+
+	if (read_sysfs(MTHP_64K_KNOB, line, sizeof(line)))
+		SKIP(return, "no 64 KiB mTHP");
+	if (access(SPLIT_DEBUGFS, W_OK))
+		SKIP(return, "no %s", SPLIT_DEBUGFS);
+	knob_choice(line, old, sizeof(old));
+	ASSERT_EQ(write_sysctl(MTHP_64K_KNOB, "always"), 0);
+	raw = mmap(NULL, 2 * nr * psize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(raw, MAP_FAILED);
+	m = (char *)(((uintptr_t)raw + nr * psize - 1) & ~(nr * psize - 1));
+	for (i = 0; i < nr; i++)
+		fill_page(m + i * psize, psize, 900 + i);
+	write_sysctl(MTHP_64K_KNOB, old);
+	pm = pfn_of(getpid(), m);
+	if (!pfn_has(pm, KPF_THP) || pm % nr ||
+	    pfn_of(getpid(), m + (nr - 1) * psize) != pm + nr - 1)
+		SKIP(return, "no 64 KiB mTHP could be allocated");
+
+	/* A THP, split, with only its pages 16..31 still ours. */
+	t = map_thp(3000);
+	ASSERT_NE(t, NULL);
+	if (!is_thp(t))
+		SKIP(return, "no THP could be allocated");
+	base = pfn_of(getpid(), t);
+	ASSERT_EQ(madvise(t, nr * psize, MADV_DONTNEED), 0);
+	ASSERT_EQ(madvise(t + 2 * nr * psize, THP_SIZE - 2 * nr * psize,
+			  MADV_DONTNEED), 0);
+	snprintf(cmd, sizeof(cmd), "%d,0x%lx,0x%lx", getpid(),
+		 (unsigned long)t, (unsigned long)t + THP_SIZE);
+	ASSERT_EQ(write_sysctl(SPLIT_DEBUGFS, cmd), 0);
+	ASSERT_EQ(pfn_of(getpid(), t + nr * psize), base + nr);
+	ASSERT_FALSE(pfn_has(base + nr, KPF_THP));
+
+	ret = exchange_request("fallback", getpid(), m, t + nr * psize);
+	ASSERT_EQ(ret, 0) TH_LOG("fallback: %s", strerror(-ret));
+	EXPECT_EQ(pfn_of(getpid(), m), base + nr);
+	EXPECT_EQ(pfn_of(getpid(), m + (nr - 1) * psize), base + 2 * nr - 1);
+	EXPECT_TRUE(pfn_has(base + nr, KPF_THP));
+	for (i = 0; i < nr; i++) {
+		EXPECT_TRUE(check_page(m + i * psize, psize, 900 + i));
+		EXPECT_TRUE(check_page(t + (nr + i) * psize, psize,
+				       3000 + nr + i));
+	}
+	munmap(t, THP_SIZE);
+	munmap(raw, 2 * nr * psize);
+}
+
 TEST_HARNESS_MAIN
