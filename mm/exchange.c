@@ -936,6 +936,25 @@ unsigned int exchange_batch_run(struct exchange_batch *eb, int *rcs)
 }
 
 /*
+ * Does an unevictable folio occupy a frame of [pfn, pfn + nr)? Racy, as
+ * compaction's checks are: the occupants are not referenced.
+ */
+static bool exchange_frames_unevictable(unsigned long pfn, unsigned long nr)
+{
+	unsigned long end = pfn + nr;
+
+	for (; pfn < end; pfn++) {
+		struct page *page = pfn_to_online_page(pfn);
+
+		/* Raw flag tests: the folio may be freed and reused meanwhile. */
+		if (page && PageLRU(page) &&
+		    test_bit(PG_unevictable, &compound_head(page)->flags))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Make the order-0 pages [head, head + 2^order), each with a reference
  * count of one, into one compound page, as alloc_contig_range() does with
  * __GFP_COMP for a range that is a whole free block.
@@ -951,7 +970,8 @@ static void exchange_prep_compound(struct page *head, unsigned int order)
 
 /*
  * Take [pfn, pfn + nr) off the allocator, migrating its occupants away;
- * one compound page when @order > 0. 0 or -EBUSY / -EAGAIN.
+ * one compound page when @order > 0. 0 or -EBUSY / -EAGAIN / -EPERM (an
+ * mlocked occupant, with vm.compact_unevictable_allowed=0).
  *
  * Not with __GFP_COMP: alloc_contig_range() then insists that the range is
  * exactly the free block it finds, and warns and leaks it when the freed
@@ -962,6 +982,10 @@ static int exchange_take_frames(unsigned long pfn, unsigned long nr,
 {
 	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	int rc;
+
+	if (!READ_ONCE(sysctl_compact_unevictable_allowed) &&
+	    exchange_frames_unevictable(pfn, nr))
+		return -EPERM;
 
 	rc = alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE, gfp);
 	if (rc == -EBUSY) {
@@ -984,6 +1008,9 @@ static int exchange_migrate_refuse(struct folio *folio)
 		return -EOPNOTSUPP;
 	if (folio_maybe_dma_pinned(folio))
 		return -EBUSY;
+	if (folio_test_unevictable(folio) &&
+	    !READ_ONCE(sysctl_compact_unevictable_allowed))
+		return -EPERM;
 	return 0;
 }
 

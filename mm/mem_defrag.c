@@ -1161,6 +1161,10 @@ static enum contig_outcome contig_queue_move(struct page *page,
 {
 	int slot = exchange_move_add(contig_moves, page, dst);
 
+	if (slot == -EPERM) {
+		*why = "mlocked";
+		return CONTIG_HOLE;
+	}
 	if (slot < 0) {
 		*why = "busy";
 		return CONTIG_FAILED;
@@ -1252,10 +1256,19 @@ static enum contig_outcome contig_move_small(struct page *page,
 		goto put;
 	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
-	if (!rc)
+	switch (rc) {
+	case 0:
 		return CONTIG_MIGRATED;
-	*why = rc == -EBUSY ? "unmovable" : "busy";
-	return rc == -EBUSY ? CONTIG_HOLE : CONTIG_FAILED;
+	case -EBUSY:
+		*why = "unmovable";
+		return CONTIG_HOLE;
+	case -EPERM:
+		*why = "mlocked";
+		return CONTIG_HOLE;
+	default:
+		*why = "busy";
+		return CONTIG_FAILED;
+	}
 put:
 	put_page(page);
 	return out;

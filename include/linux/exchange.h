@@ -21,7 +21,9 @@
  *		 page cache of the same swap-backedness (shmem with shmem),
  *		 are exchanged; migration moves the others
  *   -EBUSY	 pinned (folio_maybe_dma_pinned()), or not on an LRU list
- *   -EPERM	 mlocked while vm.compact_unevictable_allowed is 0
+ *   -EPERM	 unevictable (mlocked, SHM_LOCK, ramfs) while
+ *		 vm.compact_unevictable_allowed is 0; the migration fallback
+ *		 also refuses to move such a folio, or one occupying its target
  *   -EINPROGRESS under writeback, in MIGRATE_ASYNC or MIGRATE_SYNC_LIGHT mode,
  *		 or in exchange_folios(), whose caller holds both locks:
  *		 writeback is waited for only in MIGRATE_SYNC, with no folio
