@@ -1061,6 +1061,7 @@ int exchange_move_add(struct exchange_moves *mv, struct page *src,
 		      struct page *dst)
 {
 	struct folio *folio = page_folio(src);
+	unsigned int order = folio_order(folio);
 	struct exchange_move *m;
 	int rc;
 
@@ -1081,8 +1082,7 @@ int exchange_move_add(struct exchange_moves *mv, struct page *src,
 		}
 		put_page(dst);
 		trace_kcontigd_exchange_fallback(page_to_pfn(src),
-						 page_to_pfn(dst),
-						 folio_order(folio), rc);
+						 page_to_pfn(dst), order, rc);
 		return rc;
 	}
 	if (!mv->nr)
@@ -1091,7 +1091,8 @@ int exchange_move_add(struct exchange_moves *mv, struct page *src,
 	m->src = folio;
 	m->dst = page_rmappable_folio(dst);
 	m->src_pfn = folio_pfn(folio);
-	m->nr = folio_nr_pages(folio);
+	m->dst_pfn = page_to_pfn(dst);
+	m->nr = 1UL << order;
 	m->done = false;
 	list_add_tail(&folio->lru, &mv->list);
 	return mv->nr++;
@@ -1122,9 +1123,9 @@ unsigned int exchange_move_run(struct exchange_moves *mv,
 	for (i = 0; i < mv->nr; i++) {
 		struct exchange_move *m = &mv->move[i];
 
-		trace_kcontigd_exchange_fallback(m->src_pfn,
-						 folio_pfn(m->dst),
-						 folio_order(m->dst),
+		/* A moved folio is the user's now: not to be looked at. */
+		trace_kcontigd_exchange_fallback(m->src_pfn, m->dst_pfn,
+						 ilog2(m->nr),
 						 m->done ? 0 : -EAGAIN);
 		if (m->done)
 			moved++;

@@ -42,6 +42,7 @@ struct exchange_move {
 	struct folio *src;	/* isolated */
 	struct folio *dst;	/* the frame it goes to */
 	unsigned long src_pfn;	/* where it was */
+	unsigned long dst_pfn;	/* where it goes */
 	unsigned long nr;	/* its pages */
 	bool done;		/* it lives in @dst now */
 };
