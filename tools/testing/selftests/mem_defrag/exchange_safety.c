@@ -315,4 +315,158 @@ TEST_F_TIMEOUT(safety, fallback_mthp_into_free_neighbours, 120)
 	munmap(raw, 2 * nr * psize);
 }
 
+/* hugetlb is refused even against a THP of the same order. */
+TEST_F(safety, refuse_hugetlb_equal_order)
+{
+	char *h, *t = map_thp(121);
+	uint64_t ph, pt;
+
+	ASSERT_NE(t, NULL);
+	if (!is_thp(t))
+		SKIP(return, "no THP could be allocated");
+	h = mmap(NULL, THP_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (h == MAP_FAILED)
+		SKIP(return, "no hugetlb page (vm.nr_hugepages)");
+	fill_page(h, psize, 122);
+	ph = pfn_of(getpid(), h);
+	pt = pfn_of(getpid(), t);
+	EXPECT_EQ(exchange_request(NULL, getpid(), h, t), -EOPNOTSUPP);
+	EXPECT_EQ(exchange_request(NULL, getpid(), t, h), -EOPNOTSUPP);
+	EXPECT_EQ(pfn_of(getpid(), h), ph);
+	EXPECT_EQ(pfn_of(getpid(), t), pt);
+	EXPECT_TRUE(check_page(h, psize, 122));
+	EXPECT_TRUE(check_page(t, psize, 121));
+	munmap(h, THP_SIZE);
+}
+
+/*
+ * A file of @pages pages on the filesystem mounted at @dir, written with
+ * one pwrite(2) per page (so order-0 page cache folios), mapped shared.
+ */
+static char *map_fs_file(const char *dir, int *fdp, int pages, int seed)
+{
+	char path[128], *buf, *p;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/exchange-%d", dir, seed);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	buf = malloc(psize);
+	for (i = 0; buf && i < pages; i++) {
+		fill_page(buf, psize, seed + i);
+		if (pwrite(fd, buf, psize, (off_t)i * psize) != psize)
+			break;
+	}
+	free(buf);
+	if (i < pages || fsync(fd)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	for (i = 0; i < pages; i++)
+		if (!check_page(p + i * psize, psize, seed + i))
+			return NULL;
+	*fdp = fd;
+	return p;
+}
+
+static bool fs_mounted(const char *dir)
+{
+	struct stat a, b;
+	char parent[128];
+
+	snprintf(parent, sizeof(parent), "%s/..", dir);
+	return !stat(dir, &a) && !stat(parent, &b) && a.st_dev != b.st_dev;
+}
+
+/* Page cache with buffer heads (ext4) or btrfs private state: refused. */
+static void refuse_fs_private(struct __test_metadata *_metadata,
+			      const char *dir)
+{
+	uint64_t p0, p1;
+	char *p;
+	int fd;
+
+	if (!fs_mounted(dir))
+		SKIP(return, "%s is not mounted", dir);
+	p = map_fs_file(dir, &fd, 2, 130);
+	ASSERT_NE(p, NULL);
+	p0 = pfn_of(getpid(), p);
+	p1 = pfn_of(getpid(), p + psize);
+	EXPECT_EQ(exchange_request(NULL, getpid(), p, p + psize), -EOPNOTSUPP);
+	EXPECT_EQ(exchange_request("async", getpid(), p + psize, p),
+		  -EOPNOTSUPP);
+	EXPECT_EQ(pfn_of(getpid(), p), p0);
+	EXPECT_EQ(pfn_of(getpid(), p + psize), p1);
+	EXPECT_TRUE(check_page(p, psize, 130));
+	EXPECT_TRUE(check_page(p + psize, psize, 131));
+	munmap(p, 2 * psize);
+	close(fd);
+}
+
+TEST_F(safety, refuse_ext4_buffer_heads)
+{
+	refuse_fs_private(_metadata, "/run/fs/ext4");
+}
+
+TEST_F(safety, refuse_btrfs_page_cache)
+{
+	refuse_fs_private(_metadata, "/run/fs/btrfs");
+}
+
+/*
+ * xfs page cache (no private data on order-0 folios) is exchanged, dirty
+ * or clean; what is written afterwards reaches the disk from the new
+ * frames (checked with O_DIRECT reads, which bypass the page cache).
+ */
+TEST_F(safety, xfs_page_cache_to_disk)
+{
+	const char *dir = "/run/fs/xfs";
+	char *p, *buf;
+	uint64_t p0, p3;
+	int fd, dfd, i;
+	char path[128];
+
+	if (!fs_mounted(dir))
+		SKIP(return, "%s is not mounted", dir);
+	snprintf(path, sizeof(path), "%s/direct-%d", dir, getpid());
+	p = map_fs_file(dir, &fd, 4, 140);
+	ASSERT_NE(p, NULL);
+	p0 = pfn_of(getpid(), p);
+	p3 = pfn_of(getpid(), p + 3 * psize);
+	/* Clean pages. */
+	ASSERT_EQ(exchange_request(NULL, getpid(), p, p + 3 * psize), 0);
+	EXPECT_EQ(pfn_of(getpid(), p), p3);
+	EXPECT_EQ(pfn_of(getpid(), p + 3 * psize), p0);
+	/* Dirty pages, then written back from their new frames. */
+	fill_page(p + psize, psize, 151);
+	fill_page(p + 2 * psize, psize, 152);
+	ASSERT_EQ(exchange_request(NULL, getpid(), p + psize, p + 2 * psize), 0);
+	fill_page(p, psize, 150);
+	ASSERT_EQ(msync(p, 4 * psize, MS_SYNC), 0);
+	ASSERT_EQ(fsync(fd), 0);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	dfd = open(path, O_RDONLY | O_DIRECT);
+	ASSERT_GE(dfd, 0);
+	ASSERT_EQ(posix_memalign((void **)&buf, psize, psize), 0);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(pread(dfd, buf, psize, (off_t)i * psize), psize);
+		EXPECT_TRUE(check_page(buf, psize, i == 3 ? 143 : 150 + i))
+			TH_LOG("page %d on disk", i);
+	}
+	free(buf);
+	close(dfd);
+	munmap(p, 4 * psize);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
