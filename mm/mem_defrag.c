@@ -151,7 +151,6 @@ static struct kcontigd_mm_slot *kcontigd_unlink_mm(struct mm_struct *mm)
 	hash_del(&slot->hash);
 	list_del(&slot->mm_node);
 	kcontigd_nr_mms--;
-	clear_bit(MMF_VM_CONTIG, &mm->flags);
 	return mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
 }
 
@@ -248,10 +247,18 @@ static struct mm_struct *kcontigd_next_mm(void)
 			spin_unlock(&kcontigd_mm_lock);
 			return mm;
 		}
+		/*
+		 * Exiting: __mem_defrag_exit() has not run yet and will find
+		 * the slot gone, and MMF_VM_CONTIG still set so that it drops
+		 * whatever anchors are left; drop them here too, before the
+		 * slot's mm_count reference goes.
+		 */
 		dead = kcontigd_unlink_mm(mm);
 		spin_unlock(&kcontigd_mm_lock);
-		if (dead)
+		if (dead) {
+			contig_drop_anchors(mm, 0);
 			kcontigd_free_slot(dead);
+		}
 	}
 }
 
@@ -1655,13 +1662,15 @@ static unsigned long kcontigd_scan_mm(struct mm_struct *mm,
 	if (!nr_vmas) {
 		spin_lock(&kcontigd_mm_lock);
 		unused = kcontigd_unlink_mm(mm);
+		if (unused)
+			clear_bit(MMF_VM_CONTIG, &mm->flags);
 		spin_unlock(&kcontigd_mm_lock);
 	}
 	mmap_read_unlock(mm);
 
 	if (unused) {
-		kcontigd_free_slot(unused);
 		contig_drop_anchors(mm, 0);
+		kcontigd_free_slot(unused);
 	}
 	return moved;
 }

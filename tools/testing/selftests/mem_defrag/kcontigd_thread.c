@@ -7,7 +7,9 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/aio_abi.h>
 
 #include "../kselftest_harness.h"
 #include "contig_util.h"
@@ -296,6 +298,90 @@ TEST_F_TIMEOUT(kcontigd, kill_while_registered, 120)
 		waitpid(pids[i], &status, 0);
 	}
 	EXPECT_TRUE(knob_wait_eq("mms_registered", regs, 20));
+}
+
+#define AIO_READS	8
+#define AIO_READ_SIZE	(8UL << 20)
+#define AIO_DEV		"/dev/vda"
+
+/*
+ * Register, wait for the anchor, start O_DIRECT AIO reads and exit: the
+ * exit waits in exit_aio() for the reads with mm_users already zero,
+ * which is when kcontigd may find the mm dying before mem_defrag_exit().
+ */
+static void exit_with_aio_inflight(long page)
+{
+	struct iocb cb[AIO_READS], *cbp[AIO_READS];
+	aio_context_t ctx = 0;
+	char line[512], *p, *buf;
+	int fd, i;
+
+	p = mmap(NULL, 64 * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(1);
+	memset(p, 5, 64 * page);
+	if (madvise(p, 64 * page, MADV_CONTIG))
+		_exit(2);
+	for (i = 0; i < 5000; i++) {
+		if (!contig_line(getpid(), (unsigned long)p, line,
+				 sizeof(line)) && !strstr(line, "anchor=none"))
+			break;
+		usleep(1000);
+	}
+	if (i == 5000)
+		_exit(3);
+	fd = open(AIO_DEV, O_RDONLY | O_DIRECT);
+	if (fd < 0 || posix_memalign((void **)&buf, page,
+				     AIO_READS * AIO_READ_SIZE))
+		_exit(4);
+	if (syscall(__NR_io_setup, AIO_READS, &ctx))
+		_exit(5);
+	for (i = 0; i < AIO_READS; i++) {
+		memset(&cb[i], 0, sizeof(cb[i]));
+		cb[i].aio_lio_opcode = IOCB_CMD_PREAD;
+		cb[i].aio_fildes = fd;
+		cb[i].aio_buf = (unsigned long)(buf + i * AIO_READ_SIZE);
+		cb[i].aio_nbytes = AIO_READ_SIZE;
+		cb[i].aio_offset = i * AIO_READ_SIZE;
+		cbp[i] = &cb[i];
+	}
+	if (syscall(__NR_io_submit, ctx, AIO_READS, cbp) != AIO_READS)
+		_exit(6);
+	_exit(0);
+}
+
+/*
+ * Processes exit while kcontigd scans every millisecond and their exit is
+ * held open by in-flight AIO: their anchors must all be dropped, whoever
+ * sees the mm go first.
+ */
+TEST_F_TIMEOUT(kcontigd, anchors_dropped_when_exit_races, 120)
+{
+	long page = sysconf(_SC_PAGESIZE), anchors, pages;
+	int i;
+
+	if (access(AIO_DEV, R_OK))
+		SKIP(return, "no %s to read from", AIO_DEV);
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "1"), 0);
+	anchors = knob_read_long("anchors");
+	pages = knob_read_long("anchored_pages");
+	for (i = 0; i < 20; i++) {
+		int status;
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0)
+			exit_with_aio_inflight(page);
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(WEXITSTATUS(status), 0);
+	}
+	EXPECT_TRUE(knob_wait_eq("anchors", anchors, 10))
+		TH_LOG("anchors %ld, expected %ld", knob_read_long("anchors"),
+		       anchors);
+	EXPECT_EQ(knob_read_long("anchored_pages"), pages);
 }
 
 TEST_HARNESS_MAIN
