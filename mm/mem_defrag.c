@@ -265,8 +265,8 @@ static struct mm_struct *kcontigd_next_mm(void)
 /*
  * One (sub-)anchor: the vpns [vpn, vpn + nr) belong on the pfns
  * [pfn, pfn + nr). A vma has one, or up to CONTIG_MAX_SEGS consecutive ones
- * when no single range of frames suits it; all but the last are whole
- * multiples of a PMD.
+ * when no single range of frames suits it, cut on 2 MiB boundaries of the
+ * virtual addresses (see kcontigd_choose_anchor()).
  */
 #define CONTIG_MAX_SEGS	4
 struct contig_seg {
@@ -844,17 +844,38 @@ static int contig_choose_range(struct vm_area_struct *vma, int nid,
 }
 
 /*
+ * Piece @i of @k of the vpns [vpn, vpn + nr) when cut for sub-anchors: the
+ * cuts are on 2 MiB boundaries of the virtual addresses, @len pages apart
+ * (a multiple of HPAGE_PMD_NR); the first piece also takes the unaligned
+ * head, the last the rest. Returns the piece's first vpn, its size in *@n.
+ */
+static unsigned long contig_cut(unsigned long vpn, unsigned long nr,
+				unsigned long len, unsigned int k,
+				unsigned int i, unsigned long *n)
+{
+	unsigned long head = ALIGN(vpn, HPAGE_PMD_NR) - vpn;
+	unsigned long start = i ? vpn + head + i * len : vpn;
+
+	*n = i < k - 1 ? vpn + head + (i + 1) * len - start : vpn + nr - start;
+	return start;
+}
+
+/*
  * Choose the segments of @vma's anchor: one range when a range without
  * unmovable pages fits the whole vma; otherwise the vma is cut into 2,
- * then CONTIG_MAX_SEGS, PMD-multiple pieces each with its own range, and
- * the cut is taken if it leaves fewer unmovable pages in the way. Returns
- * the number of segments filled in @seg, or -ENOSPC with *@reason set.
+ * then CONTIG_MAX_SEGS, pieces each with its own range, and the cut is
+ * taken if it leaves fewer unmovable pages in the way. The cuts lie on
+ * 2 MiB boundaries of the virtual addresses, so that no PMD-mapped THP
+ * straddles two pieces: the first piece also takes the unaligned head of
+ * the vma, the last the rest. Returns the number of segments filled in
+ * @seg, or -ENOSPC with *@reason set.
  */
 static int kcontigd_choose_anchor(struct vm_area_struct *vma,
 				  struct contig_seg *seg,
 				  const char **reason)
 {
 	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
+	unsigned long head = ALIGN(vpn, HPAGE_PMD_NR) - vpn;
 	unsigned long unmovable = ULONG_MAX, cut_unmovable, len;
 	struct contig_candidate c, cc[CONTIG_MAX_SEGS], chosen[CONTIG_MAX_SEGS];
 	struct contig_seg cut[CONTIG_MAX_SEGS];
@@ -868,18 +889,19 @@ static int kcontigd_choose_anchor(struct vm_area_struct *vma,
 		unmovable = c.unmovable;
 		chosen[0] = c;
 	}
-	for (k = 2; k <= CONTIG_MAX_SEGS && unmovable; k *= 2) {
-		len = round_down(nr / k, HPAGE_PMD_NR);
+	for (k = 2; k <= CONTIG_MAX_SEGS && unmovable && nr > head; k *= 2) {
+		len = round_down((nr - head) / k, HPAGE_PMD_NR);
 		if (!len)
 			break;
 		cut_unmovable = 0;
 		for (i = 0; i < k; i++) {
-			unsigned long n = i < k - 1 ? len : nr - len * (k - 1);
+			unsigned long n, start = contig_cut(vpn, nr, len, k, i,
+							    &n);
 
-			if (contig_choose_range(vma, nid, vpn + i * len, n,
+			if (contig_choose_range(vma, nid, start, n,
 						cut, i, &c, reason))
 				break;
-			cut[i] = (struct contig_seg){ .vpn = vpn + i * len,
+			cut[i] = (struct contig_seg){ .vpn = start,
 						      .pfn = c.pfn, .nr = n };
 			cc[i] = c;
 			cut_unmovable += c.unmovable;
@@ -1297,8 +1319,10 @@ static enum contig_outcome contig_move_large(struct folio *folio,
 	struct page *tpage;
 	int rc;
 
+	/* Whole, only within the segment: never into another's frames. */
 	if (pmd_mapped && folio_order(folio) == HPAGE_PMD_ORDER &&
 	    page == folio_page(folio, 0) && IS_ALIGNED(target, HPAGE_PMD_NR) &&
+	    target + HPAGE_PMD_NR <= limit &&
 	    !folio_maybe_dma_pinned(folio)) {
 		tpage = pfn_to_online_page(target);
 		if (tpage && !PageBuddy(tpage) && get_page_unless_zero(tpage)) {

@@ -199,6 +199,46 @@ static void contig_first_candidate_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pfn, 0x100000UL + 0x10000UL);
 }
 
+/*
+ * Sub-anchor cuts lie on 2 MiB virtual boundaries whatever the vma's start
+ * (the review's example: [0x1ff000, 0x800000), 1537 pages, in 2 pieces),
+ * and the pieces cover the vma exactly, in order.
+ */
+static void contig_cut_test(struct kunit *test)
+{
+	static const struct {
+		unsigned long vpn, nr;
+		unsigned int k;
+	} cases[] = {
+		{ 0x1ff, 1537, 2 },
+		{ 0x1ff, 4 * HPAGE_PMD_NR + 101, 4 },
+		{ 0x12345, 5 * HPAGE_PMD_NR + 77, 4 },
+		{ 0x400, 4 * HPAGE_PMD_NR, 4 },		/* aligned */
+		{ 0x401, 4 * HPAGE_PMD_NR, 2 },
+	};
+	unsigned int c, i;
+
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		unsigned long vpn = cases[c].vpn, nr = cases[c].nr;
+		unsigned long head = ALIGN(vpn, HPAGE_PMD_NR) - vpn;
+		unsigned long len = round_down((nr - head) / cases[c].k,
+					       HPAGE_PMD_NR);
+		unsigned long next = vpn, start, n;
+
+		KUNIT_ASSERT_GT(test, len, 0UL);
+		for (i = 0; i < cases[c].k; i++) {
+			start = contig_cut(vpn, nr, len, cases[c].k, i, &n);
+			KUNIT_EXPECT_EQ(test, start, next);
+			KUNIT_EXPECT_GT(test, n, 0UL);
+			if (i)
+				KUNIT_EXPECT_EQ(test, start % HPAGE_PMD_NR,
+						0UL);
+			next = start + n;
+		}
+		KUNIT_EXPECT_EQ(test, next, vpn + nr);
+	}
+}
+
 static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_stats_test_empty),
 	KUNIT_CASE(contig_stats_test_one_run),
@@ -211,6 +251,7 @@ static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_target_test),
 	KUNIT_CASE(contig_target_segments_test),
 	KUNIT_CASE(contig_first_candidate_test),
+	KUNIT_CASE(contig_cut_test),
 	{},
 };
 
