@@ -1433,17 +1433,23 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 		out = CONTIG_HOLE;
 		folio_put(folio);
 	} else if (folio_test_large(folio)) {
-		long nr = folio_nr_pages(folio);
+		/* The rest of the folio, from @page: one outcome for all. */
+		unsigned long rest = min_t(unsigned long,
+				folio_nr_pages(folio) - folio_page_idx(folio, page),
+				(vma->vm_end - addr) >> PAGE_SHIFT);
 
 		out = contig_move_large(folio, page, pmd_mapped, addr, target,
 					spare, contig_target_end(a, addr), why);
-		if (out == CONTIG_SPLIT)
-			*nr_pages = 0;
-		else if (out != CONTIG_FAILED && out != CONTIG_HOLE)
-			*nr_pages = nr;
+		/*
+		 * Split: visit its pages one by one. Failed or a hole: not
+		 * 511 more split attempts on the same pinned or busy THP.
+		 */
+		*nr_pages = out == CONTIG_SPLIT ? 0 : rest;
 	} else {
 		out = contig_move_small(page, addr, target, spare,
 					contig_target_end(a, addr), why);
+		if (out == CONTIG_RETRY)
+			*nr_pages = 0;	/* run the batches, then visit again */
 	}
 	return out;
 }
@@ -1466,6 +1472,9 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 		a->reason = a->walk.holes ? "holes" : NULL;
 		a->next_check = kcontigd_full_scans + a->backoff;
 		a->backoff = min(a->backoff * 2, CONTIG_MAX_BACKOFF);
+		/* All in place: later holes get their re-anchors afresh. */
+		if (!a->walk.holes)
+			a->reanchors = 0;
 	} else if (a->walk.holes * 64 > resident &&
 		   a->reanchors < CONTIG_MAX_REANCHORS) {
 		reanchor = true;
@@ -1496,7 +1505,11 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 			WRITE_ONCE(kcontigd_reanchors, kcontigd_reanchors + 1);
 			count_vm_event(CONTIG_REANCHORS);
 		} else {
-			contig_set_state(a, CONTIG_DONE, "holes");
+			spin_lock(&contig_anchor_lock);
+			a->state = CONTIG_DONE;
+			a->reason = "holes";
+			a->next_check = kcontigd_full_scans + a->backoff;
+			spin_unlock(&contig_anchor_lock);
 		}
 	}
 }
@@ -1730,7 +1743,12 @@ static unsigned long kcontigd_do_scan(void)
 	spin_unlock(&kcontigd_mm_lock);
 
 	while (nr-- && !kthread_should_stop()) {
-		struct mm_struct *mm = kcontigd_next_mm();
+		struct mm_struct *mm;
+
+		/* A pass over many mms can outlast the freezer's timeout. */
+		if (try_to_freeze())
+			continue;
+		mm = kcontigd_next_mm();
 
 		if (!mm)
 			break;
