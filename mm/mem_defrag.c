@@ -130,7 +130,7 @@ static int kcontigd_register_mm(struct mm_struct *mm)
 	spin_lock(&kcontigd_mm_lock);
 	mm_slot_insert(kcontigd_mm_slots_hash, mm, (&mm_slot->slot));
 	list_add_tail(&mm_slot->slot.mm_node, &kcontigd_mm_head);
-	kcontigd_nr_mms++;
+	WRITE_ONCE(kcontigd_nr_mms, kcontigd_nr_mms + 1);
 	set_bit(MMF_VM_CONTIG, &mm->flags);
 	spin_unlock(&kcontigd_mm_lock);
 
@@ -150,7 +150,7 @@ static struct kcontigd_mm_slot *kcontigd_unlink_mm(struct mm_struct *mm)
 
 	hash_del(&slot->hash);
 	list_del(&slot->mm_node);
-	kcontigd_nr_mms--;
+	WRITE_ONCE(kcontigd_nr_mms, kcontigd_nr_mms - 1);
 	return mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
 }
 
@@ -446,6 +446,7 @@ struct contig_anchor {
 	unsigned long generation;		/* last pass that saw the vma */
 	unsigned long cursor;			/* next address to visit */
 	unsigned int reanchors;
+	bool counted_done;		/* in contig_vmas_done; kcontigd only */
 	unsigned int backoff;			/* passes between done checks */
 	unsigned long next_check;		/* full_scans of the next check */
 	struct contig_walk {			/* the walk in progress */
@@ -527,8 +528,9 @@ static void contig_unanchor(struct contig_anchor *a)
 		return;
 	for (i = 0; i < a->nr_segs; i++)
 		interval_tree_remove(&a->seg[i].range, &contig_anchor_tree);
-	contig_anchored_pages -= contig_anchor_nr(a);
-	contig_nr_anchors--;
+	WRITE_ONCE(contig_anchored_pages,
+		   contig_anchored_pages - contig_anchor_nr(a));
+	WRITE_ONCE(contig_nr_anchors, contig_nr_anchors - 1);
 	a->anchored = false;
 }
 
@@ -956,8 +958,8 @@ static int contig_install_anchor(struct vm_area_struct *vma,
 					     &contig_anchor_tree);
 		}
 		a->anchored = true;
-		contig_anchored_pages += nr;
-		contig_nr_anchors++;
+		WRITE_ONCE(contig_anchored_pages, contig_anchored_pages + nr);
+		WRITE_ONCE(contig_nr_anchors, contig_nr_anchors + 1);
 		a->state = CONTIG_WORKING;
 		a->reason = NULL;
 		a->cursor = vma->vm_start;
@@ -1255,6 +1257,10 @@ static enum contig_outcome contig_move_small(struct page *page,
 				contig_xpfn[rc] = page_to_pfn(page);
 				return CONTIG_QUEUED;
 			}
+			/* -EBUSY also when a folio could not be isolated. */
+			if (rc == -EBUSY && !folio_maybe_dma_pinned(tfolio) &&
+			    !folio_maybe_dma_pinned(page_folio(page)))
+				rc = -EAGAIN;
 			folio_put(tfolio);
 			if (rc == -EAGAIN && !contig_batches_empty()) {
 				out = CONTIG_RETRY;	/* a lock was busy */
@@ -1487,8 +1493,13 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 
 	trace_kcontigd_vma_end(vma->vm_mm, vma->vm_start, a->in_place,
 			       a->holes, contig_state_names[a->state]);
-	if (a->state == CONTIG_DONE && !a->holes)
+	/* Once per time the vma gets all in place, not per maintenance walk. */
+	if (a->state != CONTIG_DONE || a->holes) {
+		a->counted_done = false;
+	} else if (!a->counted_done) {
+		a->counted_done = true;
 		count_vm_event(CONTIG_VMAS_DONE);
+	}
 
 	if (reanchor) {
 		struct contig_seg seg[CONTIG_MAX_SEGS];
