@@ -1633,11 +1633,10 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 		if (contig_anchor_vma(vma, a))
 			return 1;
 	}
-	if (a->state == CONTIG_DONE) {
-		if (time_before(kcontigd_full_scans, a->next_check))
-			return 1;
-		contig_set_state(a, CONTIG_WORKING, NULL);
-	}
+	/* A maintenance walk of a done vma: it stays done until it finds work. */
+	if (a->state == CONTIG_DONE &&
+	    time_before(kcontigd_full_scans, a->next_check))
+		return 1;
 	if (a->cursor == vma->vm_start)
 		trace_kcontigd_vma_start(vma->vm_mm, vma->vm_start,
 					 a->seg[0].pfn, a->reanchors);
@@ -1666,6 +1665,8 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 	}
 	contig_batches_run(vma, a, moved);
 	contig_spare_release(&spare, spare.end);
+	if (a->state == CONTIG_DONE && (a->walk.moved || a->walk.failed))
+		contig_set_state(a, CONTIG_WORKING, NULL);
 	a->cursor = addr;
 	if (addr >= vma->vm_end)
 		contig_finish_walk(vma, a);

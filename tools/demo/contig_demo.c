@@ -144,28 +144,32 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * The value of field @key ("state=", "in_place=", ...) in the
- * /proc/self/contig line of the vma at @buf; "" if there is none.
- */
-static void contig_field(char *buf, const char *key, char *val)
+/* The /proc/self/contig line of the vma at @buf into @line; "" if none. */
+static void contig_line(char *buf, char *line, size_t len)
 {
-	char line[512], *p;
 	unsigned long s, e;
 	FILE *f = fopen("/proc/self/contig", "r");
 
-	val[0] = 0;
+	line[0] = 0;
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx", &s, &e) != 2 ||
-		    s > (unsigned long)buf || (unsigned long)buf >= e)
-			continue;
-		p = strstr(line, key);
-		if (p)
-			sscanf(p + strlen(key), "%31s", val);
-	}
+	while (fgets(line, len, f))
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 &&
+		    s <= (unsigned long)buf && (unsigned long)buf < e)
+			break;
+	if (ferror(f) || feof(f))
+		line[0] = 0;
 	fclose(f);
+}
+
+/* The value of field @key ("state=", "in_place=", ...) in @line, or "". */
+static void contig_field(const char *line, const char *key, char *val)
+{
+	const char *p = strstr(line, key);
+
+	val[0] = 0;
+	if (p)
+		sscanf(p + strlen(key), "%31s", val);
 }
 
 /* Time move_pages(2) of the buffer to @node; MiB/s, or 0 on failure. */
@@ -211,7 +215,7 @@ int main(int argc, char **argv)
 	double t0, elapsed, t_in_place = 0, mp;
 	int thp = 0, move_node = -1, a;
 	struct runs before, after;
-	char state[32], val[32];
+	char state[32], val[32], line[512];
 	char *buf;
 
 	for (a = 3; a < argc; a++) {
@@ -269,8 +273,9 @@ int main(int argc, char **argv)
 	 */
 	t0 = now();
 	for (;;) {
-		contig_field(buf, " state=", state);
-		contig_field(buf, " in_place=", val);
+		contig_line(buf, line, sizeof(line));
+		contig_field(line, " state=", state);
+		contig_field(line, " in_place=", val);
 		if (!t_in_place && strtoul(val, NULL, 10) == before.resident) {
 			t_in_place = now() - t0;
 			printf("all %lu pages in place after %.2f s\n",
@@ -278,13 +283,14 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(state, "done") || !strcmp(state, "blocked") ||
 		    now() - t0 > wait_s) {
+			/* What the kernel said, in the line the state came from. */
 			printf("state %s after %.1f s\n", state, now() - t0);
+			printf("  /proc/self/contig: %s", line);
 			break;
 		}
 		usleep(50000);
 	}
 	elapsed = t_in_place ? t_in_place : now() - t0;
-	show_file_lines("/proc/self/contig", NULL, (unsigned long)buf);
 	if (measure(buf, pages, psize, &after)) {
 		perror("pagemap");
 		return 1;
