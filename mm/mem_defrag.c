@@ -1981,7 +1981,7 @@ static ssize_t kcontigd_store_uint(const char *buf, size_t count,
 {
 	unsigned int val;
 
-	if (kstrtouint(buf, 0, &val) || val < min || val > max)
+	if (kstrtouint(buf, 10, &val) || val < min || val > max)
 		return -EINVAL;
 	WRITE_ONCE(*knob, val);
 	kcontigd_wake();

@@ -60,9 +60,10 @@ TEST_F(kcontigd, knobs_reject_bad_values)
 		{ "scan_sleep_millisecs",
 		  { "0", "-1", "abc", "3600001", "99999999999", "1.5", NULL } },
 		{ "pages_to_scan",
-		  { "0", "-5", "x", "1048577", "4294967296", NULL } },
+		  { "0", "-5", "x", "1048577", "4294967296", "0x10", "0o7",
+		    NULL } },
 		{ "max_anchored_percent",
-		  { "0", "101", "-1", "fifty", "50%", NULL } },
+		  { "0", "101", "-1", "fifty", "50%", "0x10", NULL } },
 	};
 	unsigned int i, j;
 
@@ -99,6 +100,10 @@ TEST_F(kcontigd, knobs_accept_good_values)
 	ASSERT_EQ(knob_write("max_anchored_percent", "100"), 0);
 	ASSERT_EQ(knob_read("max_anchored_percent", v, sizeof(v)), 0);
 	EXPECT_STREQ(v, "100");
+	/* Plain decimal: a leading zero is no octal prefix. */
+	ASSERT_EQ(knob_write("pages_to_scan", "010"), 0);
+	ASSERT_EQ(knob_read("pages_to_scan", v, sizeof(v)), 0);
+	EXPECT_STREQ(v, "10");
 }
 
 TEST_F(kcontigd, counters_are_read_only)
