@@ -14,7 +14,8 @@
  *     becomes a migration entry pointing to the folio's own frame;
  *  2. freeze both reference counts at their expected values, so that no
  *     page-cache or swap-cache lookup sees the data half swapped, and swap
- *     the data (in place, or through a per-CPU bounce page);
+ *     the data through a per-CPU bounce page, with machine-check safe
+ *     reads (or in place, to measure);
  *  3. swap the page-cache / swap-cache slots, ->mapping, ->index,
  *     ->private, the content flags, the memcg and the NUMA hint, move the
  *     node and zone counters of contents that change node, unfreeze;
@@ -22,8 +23,8 @@
  *     frame's old contents into ptes of the frame that holds them now
  *     (remove_migration_ptes() walks with the pgoff of the new holder).
  *
- * A failure to freeze restores the original ptes; once both counts are
- * frozen nothing can fail.
+ * A failure to freeze, or a memory error while the data is swapped,
+ * restores the original ptes; once the data is swapped nothing can fail.
  *
  * Lock ordering:
  *
@@ -62,8 +63,13 @@
 /* Attempts at freezing both reference counts before giving up (-EAGAIN). */
 #define EXCHANGE_FREEZE_TRIES	3
 
-/* Copy through a per-CPU bounce page instead of swapping words in place. */
-static bool exchange_use_bounce __read_mostly;
+/*
+ * Swap the data through a per-CPU bounce page, reading every frame with a
+ * machine-check safe copy (the default); or, with debugfs exchange_bounce
+ * set to 0, word by word in place, where a memory error is fatal (to
+ * measure the difference).
+ */
+static bool exchange_use_bounce __read_mostly = true;
 static DEFINE_PER_CPU(void *, exchange_bounce_page);
 
 /*
@@ -224,17 +230,30 @@ static bool exchange_unmap(struct folio *folio, struct exchange_ident *id)
 	return true;
 }
 
-static void exchange_page_data(struct page *pa, struct page *pb)
+/*
+ * Swap the data of two pages. Through the bounce page each frame is read
+ * with copy_mc_to_kernel() before it is written: an uncorrected memory
+ * error leaves both pages as they were and gives -EHWPOISON, as
+ * folio_mc_copy() does for migration (the machine-check handler then
+ * deals with the poisoned frame).
+ */
+static int exchange_page_data(struct page *pa, struct page *pb)
 {
 	unsigned long *a = kmap_local_page(pa);
 	unsigned long *b = kmap_local_page(pb);
+	int rc = 0;
 
-	if (exchange_use_bounce) {
+	if (READ_ONCE(exchange_use_bounce)) {
 		void *bounce = *get_cpu_ptr(&exchange_bounce_page);
 
-		memcpy(bounce, a, PAGE_SIZE);
-		memcpy(a, b, PAGE_SIZE);
-		memcpy(b, bounce, PAGE_SIZE);
+		if (copy_mc_to_kernel(bounce, a, PAGE_SIZE)) {
+			rc = -EHWPOISON;
+		} else if (copy_mc_to_kernel(a, b, PAGE_SIZE)) {
+			memcpy(a, bounce, PAGE_SIZE);	/* partly written */
+			rc = -EHWPOISON;
+		} else {
+			memcpy(b, bounce, PAGE_SIZE);
+		}
 		put_cpu_ptr(&exchange_bounce_page);
 	} else {
 		unsigned int i;
@@ -244,15 +263,26 @@ static void exchange_page_data(struct page *pa, struct page *pb)
 	}
 	kunmap_local(b);
 	kunmap_local(a);
+	return rc;
 }
 
-/* Swap the data of two unmapped folios with frozen reference counts. */
-static void exchange_data(struct folio *a, struct folio *b)
+/*
+ * Swap the data of two unmapped folios with frozen reference counts: 0, or
+ * -EHWPOISON with the data as it was. The pages swapped before the error
+ * are swapped back; they were read without error a moment ago.
+ */
+static int exchange_data(struct folio *a, struct folio *b)
 {
 	long i, nr = folio_nr_pages(a);
 
 	for (i = 0; i < nr; i++)
+		if (exchange_page_data(folio_page(a, i), folio_page(b, i)))
+			break;
+	if (i == nr)
+		return 0;
+	while (i--)
 		exchange_page_data(folio_page(a, i), folio_page(b, i));
+	return -EHWPOISON;
 }
 
 /* Point the slots of the contents described by @id at @folio. */
@@ -435,7 +465,11 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 		folio_ref_unfreeze(a, count_a);
 		return -EAGAIN;
 	}
-	exchange_data(a, b);
+	if (exchange_data(a, b)) {
+		folio_ref_unfreeze(a, count_a);
+		folio_ref_unfreeze(b, count_b);
+		return -EHWPOISON;
+	}
 
 	/*
 	 * Large anon folios: off the deferred split queue while frozen. The
@@ -594,7 +628,7 @@ static int exchange_finish(struct exchange_pair *p, int extra_refs)
 		for (try = 0; try < EXCHANGE_FREEZE_TRIES; try++) {
 			rc = exchange_identities(a, &p->ia, b, &p->ib,
 						 extra_refs);
-			if (!rc)
+			if (rc != -EAGAIN)
 				break;
 			cond_resched();
 		}

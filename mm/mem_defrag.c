@@ -1216,6 +1216,9 @@ static enum contig_outcome contig_exchange_outcome(int rc, const char **why)
 	case -EPERM:
 		*why = "mlocked";
 		return CONTIG_HOLE;
+	case -EHWPOISON:
+		*why = "hwpoison";
+		return CONTIG_HOLE;
 	default:
 		*why = "busy";
 		return CONTIG_FAILED;

@@ -30,6 +30,8 @@
  *		 lock held
  *   -EAGAIN	 the folios changed under us (extra references, truncation)
  *		 and kept changing over a few retries
+ *   -EHWPOISON	 an uncorrected memory error while the data was swapped;
+ *		 both folios keep their data, frames and identities
  *   -ENOENT	 (exchange_pages) nothing mapped at an address
  */
 
