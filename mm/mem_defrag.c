@@ -988,7 +988,12 @@ static int contig_anchor_vma(struct vm_area_struct *vma,
 			reason = "anchor-limit";
 	}
 	if (err) {
-		contig_set_state(a, CONTIG_BLOCKED, reason);
+		/* Its own retry time: blocked vmas are not all due at once. */
+		spin_lock(&contig_anchor_lock);
+		a->state = CONTIG_BLOCKED;
+		a->reason = reason;
+		a->next_check = kcontigd_full_scans + CONTIG_MAX_BACKOFF;
+		spin_unlock(&contig_anchor_lock);
 		trace_kcontigd_blocked(vma->vm_mm, vma->vm_start, reason);
 	}
 	return err;
@@ -1629,9 +1634,13 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 	const char *why;
 
 	if (!a->anchored) {
-		/* Retry a blocked vma every CONTIG_MAX_BACKOFF passes. */
+		/*
+		 * Retry a blocked vma CONTIG_MAX_BACKOFF passes after it was
+		 * blocked. One that a pass could not reach (the mmap lock
+		 * hold time ran out) stays due, and gets its turn next pass.
+		 */
 		if (a->state == CONTIG_BLOCKED &&
-		    kcontigd_full_scans % CONTIG_MAX_BACKOFF)
+		    time_before(kcontigd_full_scans, a->next_check))
 			return 1;
 		if (contig_anchor_vma(vma, a))
 			return 1;

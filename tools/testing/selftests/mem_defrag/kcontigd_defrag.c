@@ -771,4 +771,88 @@ TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
 	munmap(big, fill);
 }
 
+/* Wait until the vma at @buf is in @state; false on timeout. */
+static bool wait_state(void *buf, const char *state, struct contig_view *v,
+		       double secs)
+{
+	double deadline = now_seconds() + secs;
+
+	do {
+		if (!contig_view(buf, v) && !strcmp(v->state, state))
+			return true;
+		usleep(20000);
+	} while (now_seconds() < deadline);
+	return false;
+}
+
+/*
+ * Two blocked vmas of one process: the first can never be anchored within
+ * max_anchored_percent (and its anchor choice, over 1 GiB, is slow), the
+ * second only waits for another process's anchor to go. Once it has gone,
+ * the second must get its anchor: blocked vmas are retried each in turn,
+ * not only the first one of the mm that a pass reaches.
+ */
+TEST_F_TIMEOUT(defrag, blocked_vmas_retried_in_turn, 300)
+{
+	size_t big = 1024 * MIB, small = 8 * MIB, holder_len;
+	char pct[64], *area, *a, *b;
+	struct contig_view v;
+	long anchors, total_kb = 0;
+	int rdy[2], status;
+	char line[256];
+	pid_t holder;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	ASSERT_NE(f, NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %ld kB", &total_kb) == 1)
+			break;
+	fclose(f);
+	/* Leave less than @small of the 1% budget once the holder has its. */
+	holder_len = (total_kb / 100 / 1024) * MIB - small / 2;
+	ASSERT_GT(holder_len, small);
+	ASSERT_EQ(knob_read("max_anchored_percent", pct, sizeof(pct)), 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "1"), 0);
+	ASSERT_EQ(knob_write("max_anchored_percent", "1"), 0);
+
+	anchors = knob_read_long("anchors");
+	ASSERT_EQ(pipe(rdy), 0);
+	holder = fork();
+	ASSERT_GE(holder, 0);
+	if (holder == 0) {
+		char *h = map_filled(holder_len, 500, MAP_PRIVATE);
+
+		if (!h || madvise(h, holder_len, MADV_CONTIG) ||
+		    !knob_wait_ge("anchors", anchors + 1, 60) ||
+		    write(rdy[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(read(rdy[0], line, 1), 1);
+
+	/* a below b, so that every pass reaches a first. */
+	area = mmap(NULL, big + 2 * small, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(area, MAP_FAILED);
+	a = area;
+	b = area + big + small;
+	ASSERT_EQ(munmap(area + big, small), 0);
+	memset(b, 1, small);
+	ASSERT_EQ(madvise(a, big, MADV_CONTIG), 0);
+	ASSERT_EQ(madvise(b, small, MADV_CONTIG), 0);
+	EXPECT_TRUE(wait_state(a, "blocked", &v, 60));
+	EXPECT_TRUE(wait_state(b, "blocked", &v, 60));
+
+	kill(holder, SIGKILL);
+	ASSERT_EQ(waitpid(holder, &status, 0), holder);
+	EXPECT_TRUE(wait_state(b, "done", &v, 120))
+		TH_LOG("b: state=%s after the budget came back", v.state);
+	EXPECT_TRUE(contig_view(a, &v) == 0 && !strcmp(v.state, "blocked"));
+	knob_write("max_anchored_percent", pct);
+	munmap(a, big);
+	munmap(b, small);
+}
+
 TEST_HARNESS_MAIN
