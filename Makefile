@@ -170,7 +170,12 @@ $(DEMO_DIR)/exchange_bench: bench/exchange_bench.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	@gcc -Wall -Wextra -O2 -o $@ $<
 
-bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench
+$(DEMO_DIR)/copy_bench: bench/copy_bench.c | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	@gcc -Wall -Wextra -O2 -o $@ $<
+
+bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench \
+	$(DEMO_DIR)/copy_bench
 	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 1800 --node-mem 4G \
 		--name bench --show -- bench/run.sh $(DEMO_DIR)
 	@mkdir -p bench/results

@@ -16,6 +16,9 @@ echo
 echo "## exchange (64 MiB, node 0)"
 numactl --membind=0 --cpunodebind=0 "$bin/exchange_bench" 64
 echo
+echo "## copy loops of this CPU (copy_mc_to_kernel() is rep movsb with ERMS)"
+"$bin/copy_bench"
+echo
 echo 10 > $k/scan_sleep_millisecs
 echo 65536 > $k/pages_to_scan
 
