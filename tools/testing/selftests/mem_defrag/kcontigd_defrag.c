@@ -855,4 +855,38 @@ TEST_F_TIMEOUT(defrag, blocked_vmas_retried_in_turn, 300)
 	munmap(b, small);
 }
 
+/*
+ * contig_vmas_done counts a vma getting every page in place, once: not
+ * again for each maintenance check that finds it still so, and a done
+ * vma stays "done" while it is checked.
+ */
+TEST_F_TIMEOUT(defrag, vmas_done_counted_once, 300)
+{
+	size_t len = 4 * MIB;
+	struct contig_view v;
+	long done0, done1, scans;
+	char *buf;
+	int i;
+
+	buf = map_filled(len, 700, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	done0 = vmstat("contig_vmas_done");
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 300));
+	ASSERT_STREQ(v.state, "done");
+	ASSERT_EQ(v.in_place, v.resident);
+	/* Checks come after 1, 2, 4, ... 32 passes: at least 5 in 64. */
+	scans = knob_read_long("full_scans");
+	for (i = 0; i < 64 * 10 && knob_read_long("full_scans") < scans + 64;
+	     i++) {
+		ASSERT_EQ(contig_view(buf, &v), 0);
+		EXPECT_STREQ(v.state, "done");
+		usleep(20000);
+	}
+	EXPECT_GE(knob_read_long("full_scans"), scans + 64);
+	done1 = vmstat("contig_vmas_done");
+	EXPECT_EQ(done1 - done0, 1) TH_LOG("contig_vmas_done +%ld", done1 - done0);
+	munmap(buf, len);
+}
+
 TEST_HARNESS_MAIN
