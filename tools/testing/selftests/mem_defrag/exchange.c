@@ -984,13 +984,6 @@ TEST_F(xchg, swapcache_anon)
 	munmap(anon, psize);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * The fallback: the occupant moves away, the source moves onto its frame.
  * alloc_contig_range() needs the target's whole pageblock movable, so the
@@ -1000,31 +993,19 @@ TEST_F_TIMEOUT(xchg, fallback_migrate, 120)
 {
 	const unsigned long pages = 4096, block = 512;
 	char *p = map_anon(pages * psize, 141);
-	uint64_t *pfns, target = 0, before_src;
-	unsigned long i, run = 1, src = 0, occ = 0;
+	uint64_t target, before_src;
+	unsigned long i, src = 0;
+	long occ;
 	int ret;
 
 	ASSERT_NE(p, NULL);
-	pfns = calloc(pages, sizeof(*pfns));
-	ASSERT_NE(pfns, NULL);
-	for (i = 0; i < pages; i++)
-		pfns[i] = pfn_of(getpid(), p + i * psize);
-	qsort(pfns, pages, sizeof(*pfns), cmp_u64);
-	for (i = 1; i < pages && !target; i++) {
-		run = pfns[i] == pfns[i - 1] + 1 ? run + 1 : 1;
-		if (run >= block && !(pfns[i - block + 1] % block))
-			target = pfns[i - block / 2];
-	}
-	if (!target)
+	occ = page_in_own_block(p, pages);
+	if (occ < 0)
 		SKIP(return, "no pageblock filled by the buffer");
-	for (i = 0; i < pages; i++) {
-		uint64_t pfn = pfn_of(getpid(), p + i * psize);
-
-		if (pfn == target)
-			occ = i;
-		else if (pfn / block != target / block && !src)
+	target = pfn_of(getpid(), p + occ * psize);
+	for (i = 0; i < pages && !src; i++)
+		if (pfn_of(getpid(), p + i * psize) / block != target / block)
 			src = i;
-	}
 	before_src = pfn_of(getpid(), p + src * psize);
 	ret = exchange_request("fallback", getpid(), p + src * psize,
 			       p + occ * psize);
@@ -1035,7 +1016,6 @@ TEST_F_TIMEOUT(xchg, fallback_migrate, 120)
 	EXPECT_NE(before_src, target);
 	EXPECT_TRUE(check_page(p + src * psize, psize, 141 + src));
 	EXPECT_TRUE(check_page(p + occ * psize, psize, 141 + occ));
-	free(pfns);
 	munmap(p, pages * psize);
 }
 

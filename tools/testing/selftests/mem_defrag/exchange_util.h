@@ -309,4 +309,41 @@ static inline bool pfn_has(uint64_t pfn, int kpf)
 }
 
 
+static inline int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A pageblock that @p's pages (@pages of them) fill: the index of the
+ * page at its middle frame, or -1. alloc_contig_range() needs a movable
+ * block, and ours is one.
+ */
+static inline long page_in_own_block(char *p, unsigned long pages)
+{
+	const unsigned long block = 512;
+	long psize = sysconf(_SC_PAGESIZE);
+	uint64_t *pfns = calloc(pages, sizeof(*pfns)), target = 0;
+	unsigned long i, run = 1;
+	long idx = -1;
+
+	if (!pfns)
+		return -1;
+	for (i = 0; i < pages; i++)
+		pfns[i] = pfn_of(getpid(), p + i * psize);
+	qsort(pfns, pages, sizeof(*pfns), cmp_u64);
+	for (i = 1; i < pages && !target; i++) {
+		run = pfns[i] == pfns[i - 1] + 1 ? run + 1 : 1;
+		if (run >= block && !(pfns[i - block + 1] % block))
+			target = pfns[i - block / 2];
+	}
+	for (i = 0; target && i < pages; i++)
+		if (pfn_of(getpid(), p + i * psize) == target)
+			idx = i;
+	free(pfns);
+	return idx;
+}
+
 #endif /* __EXCHANGE_UTIL_H */

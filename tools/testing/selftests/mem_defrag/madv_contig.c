@@ -333,21 +333,24 @@ TEST_F(contig, proc_contig_line)
 	ASSERT_EQ(knob_write("enabled", "0"), 0);
 	ASSERT_EQ(madvise(self->buf, 16 * page_size, MADV_CONTIG), 0);
 	line_ok = contig_line(getpid(), b, line, sizeof(line));
-	ASSERT_EQ(knob_write("enabled", enabled), 0);
-	ASSERT_EQ(line_ok, 0);
+	EXPECT_EQ(line_ok, 0);
 	TH_LOG("%s", line);
-	ASSERT_NE(strstr(line, " state=pending "), NULL);
-	ASSERT_EQ(contig_field(line, "resident"), 16);
-	ASSERT_EQ(contig_field(line, "in_place"), 0);
-	ASSERT_GE(contig_field(line, "runs"), 1);
-	ASSERT_LE(contig_field(line, "runs"), 16);
-	ASSERT_GE(contig_field(line, "largest"), 1);
+	EXPECT_NE(strstr(line, " state=pending "), NULL);
+	EXPECT_EQ(contig_field(line, "resident"), 16);
+	EXPECT_EQ(contig_field(line, "in_place"), 0);
+	EXPECT_GE(contig_field(line, "runs"), 1);
+	EXPECT_LE(contig_field(line, "runs"), 16);
+	EXPECT_GE(contig_field(line, "largest"), 1);
 
-	/* Resident counts only populated pages. */
-	ASSERT_EQ(madvise(self->buf, 4 * page_size, MADV_DONTNEED), 0);
-	ASSERT_EQ(contig_line(getpid(), b, line, sizeof(line)), 0);
-	ASSERT_EQ(contig_field(line, "resident"), 12);
-	ASSERT_EQ(contig_nr_lines(getpid()), 1);
+	/*
+	 * Resident counts only populated pages. Still with kcontigd off: a
+	 * page it is moving is a migration entry for a moment, not resident.
+	 */
+	EXPECT_EQ(madvise(self->buf, 4 * page_size, MADV_DONTNEED), 0);
+	EXPECT_EQ(contig_line(getpid(), b, line, sizeof(line)), 0);
+	EXPECT_EQ(contig_field(line, "resident"), 12);
+	EXPECT_EQ(contig_nr_lines(getpid()), 1);
+	ASSERT_EQ(knob_write("enabled", enabled), 0);
 }
 
 /* Anchors are physical: root sees the field, others do not. */
