@@ -29,10 +29,10 @@ VM_TIMEOUT ?= 600
 PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 	libssl-dev ccache stress-ng bpftrace linux-perf numactl libpng-dev \
 	dwarves cpio kmod rsync python3 gcc make perl sparse \
-	e2fsprogs xfsprogs btrfs-progs
+	e2fsprogs xfsprogs btrfs-progs libnuma-dev libcap-dev
 SETUP_STAMP := $(BUILD)/.setup-done
 
-.PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench config-check config-bench tree selftests vm check \
+.PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \
 	demo bench test-runner checkpatch sparse clean distclean
 
 help:
@@ -41,6 +41,8 @@ help:
 	@echo '  make demo          show MADV_CONTIG at work in the test VM'
 	@echo '  make bench         benchmarks in the bench kernel -> bench/results/'
 	@echo '  make check         build, boot the debug kernel, run KUnit + kselftests'
+	@echo '  make check-upstream  the 6.12 mm selftests: unpatched, kcontigd off, kcontigd on'
+	@echo '                     (UPSTREAM_ROUNDS=N repeats them)'
 	@echo
 	@echo '  make setup         install the Debian packages the project needs'
 	@echo '  make kernel        build the check kernel (build/obj-check)'
@@ -112,6 +114,32 @@ config-check: tree
 config-bench: tree
 	$(call kernel_config,$(BUILD)/obj-bench,vm.config)
 
+# The unpatched 6.12 tree and kernel, same config (the MEM_DEFRAG lines
+# of vm.config name no symbol there): the first column of check-upstream.
+USRC := $(BUILD)/src-upstream
+USRC_STAMP := $(USRC)/.kcontigd-pristine
+$(USRC_STAMP): | $(SETUP_STAMP)
+	@echo "tree: unpacking the unpatched $(KSRC_TARBALL) into build/src-upstream"
+	@rm -rf $(USRC) $(BUILD)/upstream-unpack && mkdir -p $(BUILD)/upstream-unpack
+	@tar -xf $(KSRC_TARBALL) -C $(BUILD)/upstream-unpack
+	@mv $(BUILD)/upstream-unpack/linux-source-6.12 $(USRC) && rmdir $(BUILD)/upstream-unpack
+	@touch $@
+
+kernel-upstream: $(USRC_STAMP)
+	@mkdir -p $(BUILD)/obj-upstream/merge
+	@cd $(USRC) && scripts/kconfig/merge_config.sh -m -O $(BUILD)/obj-upstream/merge \
+		arch/x86/configs/x86_64_defconfig $(TOP)/configs/vm.config $(TOP)/configs/debug.config >/dev/null
+	@if ! cmp -s $(BUILD)/obj-upstream/merge/.config $(BUILD)/obj-upstream/.config.frag || \
+	    [ ! -f $(BUILD)/obj-upstream/.config ]; then \
+		cp $(BUILD)/obj-upstream/merge/.config $(BUILD)/obj-upstream/.config.frag; \
+		cp $(BUILD)/obj-upstream/merge/.config $(BUILD)/obj-upstream/.config; \
+		$(MAKE) -C $(USRC) O=$(BUILD)/obj-upstream olddefconfig >/dev/null; \
+	fi
+	@echo "kernel: building the unpatched kernel in build/obj-upstream"
+	@$(MAKE) -C $(USRC) O=$(BUILD)/obj-upstream CC="ccache gcc" HOSTCC="ccache gcc" -j$(JOBS) \
+		bzImage > $(BUILD)/kernel-upstream.log 2>&1 || { tail -40 $(BUILD)/kernel-upstream.log; exit 1; }
+	@echo "kernel: unpatched $$(cat $(BUILD)/obj-upstream/include/config/kernel.release) ready"
+
 kernel kernel-check: config-check
 	@echo "kernel: building check kernel in build/obj-check"
 	@$(call KMAKE,$(BUILD)/obj-check) bzImage > $(BUILD)/kernel-check.log 2>&1 || \
@@ -158,8 +186,29 @@ vm: $(SETUP_STAMP)
 test-runner: kernel
 	@tools/testing/vm/test-runner.sh $(BUILD)/obj-check/arch/x86/boot/bzImage
 
-check: kernel selftests contigctl
-	@tools/testing/vm/check.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT) $(CONTIGCTL_OUT)
+check: kernel selftests contigctl mm-selftests $(BUILD)/contig_everyone
+	@tools/testing/vm/check.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT) $(CONTIGCTL_OUT) \
+		$(MM_SELFTESTS) $(BUILD)/contig_everyone
+
+# The 6.12 mm selftests, built unmodified (no patch touches them) with the
+# check kernel's headers; khugepaged.c of 6.12.117 uses ksft_print_msg()
+# without including kselftest.h, hence the -include.
+MM_SELFTESTS := $(BUILD)/mm-selftests
+mm-selftests: selftests
+	@mkdir -p $(MM_SELFTESTS)
+	@$(MAKE) -s -C $(SRC)/tools/testing/selftests/mm OUTPUT=$(MM_SELFTESTS) \
+		KHDR_INCLUDES="-isystem $(BUILD)/obj-check/usr/include" \
+		EXTRA_CFLAGS="-include $(SRC)/tools/testing/selftests/kselftest.h" \
+		> $(BUILD)/mm-selftests.log 2>&1 || { tail -30 $(BUILD)/mm-selftests.log; exit 1; }
+
+$(BUILD)/contig_everyone: tools/testing/vm/contig_everyone.c | $(SETUP_STAMP)
+	@gcc -Wall -Wextra -O2 -o $@ $<
+
+UPSTREAM_ROUNDS ?= 1
+check-upstream: kernel kernel-upstream mm-selftests $(BUILD)/contig_everyone
+	@tools/testing/vm/check-upstream.sh $(BUILD)/obj-upstream/arch/x86/boot/bzImage \
+		$(BUILD)/obj-check/arch/x86/boot/bzImage $(MM_SELFTESTS) $(BUILD)/contig_everyone \
+		$(UPSTREAM_ROUNDS)
 
 DEMO_DIR := $(BUILD)/demo
 $(DEMO_DIR)/%: tools/demo/%.c | $(SETUP_STAMP)

@@ -1230,6 +1230,24 @@ static enum contig_outcome contig_exchange_outcome(int rc, const char **why)
 	}
 }
 
+/* The outcome of moving a folio onto free (or freeable) target frames. */
+static enum contig_outcome contig_fallback_outcome(int rc, const char **why)
+{
+	switch (rc) {
+	case 0:
+		return CONTIG_MIGRATED;
+	case -EBUSY:
+		*why = "unmovable";
+		return CONTIG_HOLE;
+	case -EPERM:
+		*why = "mlocked";
+		return CONTIG_HOLE;
+	default:
+		*why = "busy";
+		return CONTIG_FAILED;
+	}
+}
+
 /*
  * Move the order-0 folio of @page onto frame @target. The caller's
  * reference on it is consumed.
@@ -1299,51 +1317,59 @@ static enum contig_outcome contig_move_small(struct page *page,
 		goto put;
 	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
-	switch (rc) {
-	case 0:
-		return CONTIG_MIGRATED;
-	case -EBUSY:
-		*why = "unmovable";
-		return CONTIG_HOLE;
-	case -EPERM:
-		*why = "mlocked";
-		return CONTIG_HOLE;
-	default:
-		*why = "busy";
-		return CONTIG_FAILED;
-	}
+	return contig_fallback_outcome(rc, why);
 put:
 	put_page(page);
 	return out;
 }
 
 /*
- * A large folio: move a PMD-mapped THP whole onto its target, else split
- * it. The caller's reference on @folio is consumed.
+ * A large folio mapped whole by this vma (from its first page, at an
+ * address aligned to its size): move it whole onto its target or leave
+ * it where it is; it stays as large as it is. Only a folio this vma maps
+ * in part is split, as deferred split would split it anyway. So kcontigd
+ * never undoes what a THP fault, khugepaged or MADV_COLLAPSE built.
+ * The caller's reference on @folio is consumed.
  */
 static enum contig_outcome contig_move_large(struct folio *folio,
 					     struct page *page, bool pmd_mapped,
+					     struct vm_area_struct *vma,
 					     unsigned long addr,
 					     unsigned long target,
 					     struct contig_spare *spare,
 					     unsigned long limit,
 					     const char **why)
 {
+	unsigned long nr = folio_nr_pages(folio);
+	unsigned int order = folio_order(folio);
 	enum contig_outcome out = CONTIG_SPLIT;
 	struct page *tpage;
 	int rc;
 
-	/* Whole, only within the segment: never into another's frames. */
-	if (pmd_mapped && folio_order(folio) == HPAGE_PMD_ORDER &&
-	    page == folio_page(folio, 0) && IS_ALIGNED(target, HPAGE_PMD_NR) &&
-	    target + HPAGE_PMD_NR <= limit &&
-	    !folio_maybe_dma_pinned(folio)) {
+	if (pmd_mapped ||
+	    (page == folio_page(folio, 0) && !folio_test_partially_mapped(folio) &&
+	     IS_ALIGNED(addr, nr << PAGE_SHIFT) && addr + (nr << PAGE_SHIFT) <= vma->vm_end)) {
+		out = CONTIG_HOLE;
+		if (folio_maybe_dma_pinned(folio)) {
+			*why = "pinned";
+			goto put;
+		}
+		/* Whole, only within the segment: never into another's frames. */
+		if (page != folio_page(folio, 0) || !IS_ALIGNED(target, nr) ||
+		    target + nr > limit) {
+			*why = "large-folio";
+			goto put;
+		}
 		tpage = pfn_to_online_page(target);
-		if (tpage && !PageBuddy(tpage) && get_page_unless_zero(tpage)) {
+		if (!tpage) {
+			*why = "offline";
+			goto put;
+		}
+		if (!PageBuddy(tpage) && get_page_unless_zero(tpage)) {
 			struct folio *tfolio = page_folio(tpage);
 
 			rc = -EINVAL;
-			if (folio_order(tfolio) == HPAGE_PMD_ORDER &&
+			if (folio_order(tfolio) == order &&
 			    tpage == folio_page(tfolio, 0) &&
 			    folio_test_lru(tfolio))
 				rc = exchange_pages(page, tpage, MIGRATE_ASYNC);
@@ -1353,21 +1379,15 @@ static enum contig_outcome contig_move_large(struct folio *folio,
 				goto put;
 			}
 		}
-		/* Free frames: migrate the THP into them whole. */
-		tpage = contig_spare_take(spare, target, HPAGE_PMD_ORDER,
-					  limit);
+		/* Free frames: migrate the folio into them whole. */
+		tpage = contig_spare_take(spare, target, order, limit);
 		if (tpage)
 			return contig_queue_move(page, tpage, addr, why);
-		tpage = pfn_to_online_page(target);
-		if (tpage && PageBuddy(tpage) &&
-		    buddy_order_unsafe(tpage) >= HPAGE_PMD_ORDER) {
-			rc = exchange_fallback_migrate(page, target,
-						       MIGRATE_SYNC_LIGHT);
-			*why = rc ? "busy" : NULL;
-			return rc ? CONTIG_FAILED : CONTIG_MIGRATED;
-		}
+		/* Else free them: their occupants migrate elsewhere first. */
+		rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
+		return contig_fallback_outcome(rc, why);
 	}
-	/* Split it and move its pages one by one. */
+	/* Mapped here in part: split it and move its pages one by one. */
 	if (!folio_trylock(folio)) {
 		*why = "busy";
 		out = CONTIG_FAILED;
@@ -1452,7 +1472,7 @@ static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
 				folio_nr_pages(folio) - folio_page_idx(folio, page),
 				(vma->vm_end - addr) >> PAGE_SHIFT);
 
-		out = contig_move_large(folio, page, pmd_mapped, addr, target,
+		out = contig_move_large(folio, page, pmd_mapped, vma, addr, target,
 					spare, contig_target_end(a, addr), why);
 		/*
 		 * Split: visit its pages one by one. Failed or a hole: not
@@ -1633,6 +1653,18 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 	enum contig_outcome out;
 	const char *why;
 
+	/*
+	 * KSM is to merge this vma's pages into shared ones, which stay where
+	 * they are: moving its pages would only make ksmd's merges fail
+	 * (their references and isolation look like a user's). KSM wins.
+	 */
+	if (vma->vm_flags & VM_MERGEABLE) {
+		if (a->state != CONTIG_BLOCKED)
+			contig_set_state(a, CONTIG_BLOCKED, "ksm");
+		return 1;
+	}
+	if (a->anchored && a->state == CONTIG_BLOCKED)
+		contig_set_state(a, CONTIG_WORKING, NULL);
 	if (!a->anchored) {
 		/*
 		 * Retry a blocked vma CONTIG_MAX_BACKOFF passes after it was

@@ -7,7 +7,11 @@
 #
 #   N passed, N failed, N skipped
 #
-#   check.sh BZIMAGE SELFTEST_DIR [CONTIGCTL_DIR]
+#   check.sh BZIMAGE SELFTEST_DIR [CONTIGCTL_DIR [MM_SELFTESTS ADVISOR]]
+#
+# With MM_SELFTESTS (the built 6.12 mm selftests) and ADVISOR
+# (contig_everyone), also runs the quick: subset of upstream-mm.list with
+# every process's memory under kcontigd (make check-upstream runs all).
 
 set -uo pipefail
 
@@ -16,6 +20,8 @@ repo=$(cd "$here/../../.." && pwd)
 kernel=$1
 selftests=$2
 contigctl=${3:-}
+mm_selftests=${4:-}
+advisor=${5:-}
 [ -n "$contigctl" ] && contigctl=$(cd "$contigctl" && pwd)
 vm=$here/run-vm.sh
 
@@ -125,6 +131,25 @@ for n in "${tests[@]}"; do
 	grep -q '^# Totals:' "$results/$n.tap" ||
 		result fail "$n.completed" "ended before its totals (crash or timeout)"
 done
+
+# 5. The quick upstream mm selftests, memory under kcontigd.
+if [ -n "$mm_selftests" ]; then
+	"$vm" --kernel "$kernel" --timeout 1200 --name upstream-quick -- \
+		"$here/guest-upstream.sh" active "$mm_selftests" "$advisor" quick
+	rc=$?
+	[ "$rc" = 0 ] && result ok "upstream-quick.clean_console_and_exit" ||
+		result fail "upstream-quick.clean_console_and_exit" \
+			"run-vm exit $rc, see build/vm/upstream-quick/"
+	res=$repo/build/vm/upstream-quick/results/upstream-active.txt
+	[ -s "$res" ] || result fail "upstream-quick.results" "none"
+	while read -r name v rc_ secs counts; do
+		case $v in
+		pass) result ok "upstream.$name" ;;
+		skip) result skip "upstream.$name" "$counts" ;;
+		*) result fail "upstream.$name" "$v, exit $rc_, ${secs}s, $counts" ;;
+		esac
+	done < <(cat "$res" 2>/dev/null)
+fi
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

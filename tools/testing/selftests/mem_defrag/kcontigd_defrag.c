@@ -295,6 +295,7 @@ TEST_F_TIMEOUT(defrag, shmem_mapping, 900)
 TEST_F_TIMEOUT(defrag, thp_backed, 900)
 {
 	size_t len = 64 * MIB;
+	long thps_before = 0, thps_after = 0, splits;
 	struct contig_view v;
 	long runs, r99;
 	char *raw, *buf;
@@ -307,13 +308,22 @@ TEST_F_TIMEOUT(defrag, thp_backed, 900)
 	ASSERT_EQ(madvise(buf, len, MADV_HUGEPAGE), 0);
 	for (off = 0; off < len; off += psize)
 		fill_page(buf + off, psize, 3000 + off / psize);
+	for (off = 0; off < len; off += THP_SIZE)
+		thps_before += is_thp(buf + off);
+	splits = knob_read_long("thp_split");
 	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
 	ASSERT_TRUE(wait_settled(buf, &v, 600));
 	measure(buf, len, &runs, &r99);
-	TH_LOG("thp: state=%s R99=%ld in_place=%ld/%ld", v.state, r99,
-	       v.in_place, v.resident);
+	for (off = 0; off < len; off += THP_SIZE)
+		thps_after += is_thp(buf + off);
+	TH_LOG("thp: state=%s R99=%ld in_place=%ld/%ld, THPs %ld -> %ld",
+	       v.state, r99, v.in_place, v.resident, thps_before, thps_after);
 	EXPECT_STREQ(v.state, "done");
 	EXPECT_LE(r99, 4);
+	/* Huge pages stay huge: moved whole, never split. */
+	EXPECT_GT(thps_before, 0);
+	EXPECT_GE(thps_after, thps_before);
+	EXPECT_EQ(knob_read_long("thp_split"), splits);
 	EXPECT_TRUE(check_filled(buf, len, 3000));
 	munmap(raw, len + 2 * MIB);
 }
