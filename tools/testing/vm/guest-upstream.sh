@@ -4,19 +4,21 @@
 # In the guest: run the 6.12 mm selftests of upstream-mm.list in one
 # column of make check-upstream.
 #
-#   guest-upstream.sh MODE MMDIR ADVISOR [quick]
+#   guest-upstream.sh MODE MMDIR ADVISOR [quick|NAME,...] [REPEAT]
 #
 # MODE is "upstream" (unpatched kernel), "disabled" (kcontigd off) or
 # "active" (kcontigd on, scan sleep 10 ms, ADVISOR re-advising every
 # private writable mapping of every process every 100 ms). With "quick",
-# only the list's quick: entries run. Writes one line per test to
+# only the list's quick: entries run; with a comma-separated list of
+# names, only those, each REPEAT times (default 1) in a row, for the
+# rare failures. Writes one line per test (and run) to
 # $RESULTS/upstream-MODE.txt:
 #   NAME pass|fail|skip|timeout EXIT SECS ok=N fail=N skip=N
 # (the counts are of the test's own TAP lines), and the test's output to
 # $RESULTS/upstream-MODE/NAME.log.
 
 set -u
-mode=$1 mmdir=$2 advisor=$3 only=${4:-}
+mode=$1 mmdir=$2 advisor=$3 only=${4:-} repeat=${5:-1}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=$RESULTS/upstream-$mode.txt
 logs=$RESULTS/upstream-$mode
@@ -48,24 +50,31 @@ while read -r name timeout cmd; do
 	case $name in ''|'#'*) continue ;; esac
 	quick=0
 	case $name in quick:*) quick=1; name=${name#quick:} ;; esac
-	[ -n "$only" ] && [ $quick = 0 ] && continue
-	log=$logs/$name.log
-	start=$(date +%s)
-	# shellcheck disable=SC2086 # the command line is split on purpose
-	timeout -k 5 "$timeout" $cmd > "$log" 2>&1 < /dev/null
-	rc=$?
-	secs=$(( $(date +%s) - start ))
-	case $rc in
-	0) verdict=pass ;;
-	4) verdict=skip ;;
-	124|137) verdict=timeout ;;
-	*) verdict=fail ;;
+	case $only in
+	'') ;;
+	quick) [ $quick = 0 ] && continue ;;
+	*) [[ ",$only," == *",$name,"* ]] || continue ;;
 	esac
-	ok=$(grep -c '^ok ' "$log")
-	skip=$(grep -c '^ok .*# SKIP' "$log")
-	notok=$(grep -c '^not ok ' "$log")
-	printf '%s %s %s %s ok=%s fail=%s skip=%s\n' "$name" "$verdict" "$rc" \
-		"$secs" "$((ok - skip))" "$notok" "$skip" | tee -a "$out"
+	for ((run = 1; run <= repeat; run++)); do
+		log=$logs/$name.log
+		[ "$repeat" -gt 1 ] && log=$logs/$name.$run.log
+		start=$(date +%s)
+		# shellcheck disable=SC2086 # the command line is split on purpose
+		timeout -k 5 "$timeout" $cmd > "$log" 2>&1 < /dev/null
+		rc=$?
+		secs=$(( $(date +%s) - start ))
+		case $rc in
+		0) verdict=pass ;;
+		4) verdict=skip ;;
+		124|137) verdict=timeout ;;
+		*) verdict=fail ;;
+		esac
+		ok=$(grep -c '^ok ' "$log")
+		skip=$(grep -c '^ok .*# SKIP' "$log")
+		notok=$(grep -c '^not ok ' "$log")
+		printf '%s %s %s %s ok=%s fail=%s skip=%s\n' "$name" "$verdict" "$rc" \
+			"$secs" "$((ok - skip))" "$notok" "$skip" | tee -a "$out"
+	done
 done < "$here/upstream-mm.list"
 
 if [ "$mode" = active ]; then
