@@ -28,9 +28,16 @@ done
 # Room for hugetlb tests; restored by nothing (the VM is thrown away).
 echo 4 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
+# mm_bits: its migration-fallback and PAGEMAP_SCAN race cases fail or
+# hang after the other suites in this boot (they pass in a fresh boot);
+# until that is understood they run only by hand: see issue 18's note.
+declare -A test_args=(
+	[mm_bits]="-t uffd_wp_kept_by_exchange -t uffd_wp_kept_by_kcontigd -t soft_dirty_kept_by_exchange -t soft_dirty_kept_by_kcontigd -t ksm_vma_left_to_ksm"
+)
 for t in "${tests[@]}"; do
 	echo "=== $t"
-	timeout -k 5 900 "$dir/$t" > "$RESULTS/$t.tap" 2>&1
+	# shellcheck disable=SC2086 # split on purpose
+	timeout -k 5 900 "$dir/$t" ${test_args[$t]:-} > "$RESULTS/$t.tap" 2>&1
 	echo "=== $t exit $?"
 	tail -1 "$RESULTS/$t.tap"
 done
