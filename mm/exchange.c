@@ -55,7 +55,8 @@
 #include <linux/swap.h>
 #include <linux/uaccess.h>
 
-#include <trace/events/kcontigd.h>
+#define CREATE_TRACE_POINTS
+#include <trace/events/exchange.h>
 
 #include "internal.h"
 #include "swap.h"
@@ -679,7 +680,7 @@ static void exchange_account(unsigned long pfn_a, unsigned long pfn_b,
 		count_vm_event(THP_EXCHANGE_SUCCESS);
 	else
 		count_vm_event(PGEXCHANGE_SUCCESS);
-	trace_kcontigd_exchange(pfn_a, pfn_b, order, rc);
+	trace_exchange_pages(pfn_a, pfn_b, order, rc);
 }
 
 /**
@@ -857,6 +858,17 @@ struct exchange_batch *exchange_batch_alloc(unsigned int max)
 	if (eb)
 		eb->max = max;
 	return eb;
+}
+
+/**
+ * exchange_batch_free - free a batch from exchange_batch_alloc()
+ * @eb: the batch, empty (run since its last exchange_batch_add()), or NULL
+ */
+void exchange_batch_free(struct exchange_batch *eb)
+{
+	if (eb)
+		WARN_ON_ONCE(eb->nr);
+	kfree(eb);
 }
 
 /**
@@ -1115,8 +1127,8 @@ int exchange_move_add(struct exchange_moves *mv, struct page *src,
 			rc = -EBUSY;
 		}
 		put_page(dst);
-		trace_kcontigd_exchange_fallback(page_to_pfn(src),
-						 page_to_pfn(dst), order, rc);
+		trace_exchange_fallback(page_to_pfn(src), page_to_pfn(dst),
+					order, rc);
 		return rc;
 	}
 	if (!mv->nr)
@@ -1158,9 +1170,8 @@ unsigned int exchange_move_run(struct exchange_moves *mv,
 		struct exchange_move *m = &mv->move[i];
 
 		/* A moved folio is the user's now: not to be looked at. */
-		trace_kcontigd_exchange_fallback(m->src_pfn, m->dst_pfn,
-						 ilog2(m->nr),
-						 m->done ? 0 : -EAGAIN);
+		trace_exchange_fallback(m->src_pfn, m->dst_pfn, ilog2(m->nr),
+					m->done ? 0 : -EAGAIN);
 		if (m->done)
 			moved++;
 		else
@@ -1223,7 +1234,7 @@ int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 		rc = exchange_take_frames(target_pfn, nr, order);
 	if (rc) {
 		folio_put(folio);
-		trace_kcontigd_exchange_fallback(src_pfn, target_pfn, order, rc);
+		trace_exchange_fallback(src_pfn, target_pfn, order, rc);
 		return rc;
 	}
 	return exchange_migrate_to(src, pfn_to_page(target_pfn), mode);

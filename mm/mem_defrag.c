@@ -19,14 +19,23 @@
  * batches that share one TLB flush. See
  * Documentation/admin-guide/mm/kcontigd.rst.
  *
+ * Names: mem_defrag is the subsystem (this file, CONFIG_MEM_DEFRAG, the
+ * entry points other code calls: mem_defrag_*()), kcontigd the thread and
+ * what belongs to it (its sysfs directory, tracepoints, mm slots, the pass
+ * over the mms), contig_ the anchors and the walks over a vma. A walk is
+ * driven by one struct contig_walk_control, as compaction's by
+ * compact_control; exchange.c only exchanges and migrates.
+ *
  * Lock ordering:
  *
  *   kcontigd_start_stop_lock (mutex: starting and stopping the thread)
  *   mmap_lock (read in kcontigd and /proc/pid/contig, write in madvise)
  *     folio locks, anon_vma / i_mmap locks (in exchange and migration)
- *     kcontigd_mm_lock (spinlock: the slot hash, the slot list, counters)
- *     contig_anchor_lock (spinlock: the anchor tree, the anchor list and
- *                         every anchor's fields; never held across a move)
+ *     kcontigd_mm_lock (spinlock: the slot hash, the slot list)
+ *       kcontigd_mm_slot.lock (spinlock: that mm's anchors, by address,
+ *                              and the fields /proc/pid/contig reads)
+ *         contig_anchor_lock (spinlock: the pfn ranges of all anchors
+ *                             and their sums; never held across a move)
  *
  * Lifetime of an mm_slot: it holds an mm_count reference (mmgrab). Before
  * touching an mm, kcontigd takes an mm_users reference (mmget_not_zero)
@@ -37,10 +46,12 @@
  * finding no VM_CONTIG vma left. The last happens under the mmap read lock,
  * so it cannot race with madvise(), which registers under the write lock.
  *
- * Lifetime of an anchor: keyed by (mm, vm_start, vm_end), never by a vma
- * pointer. Every visit matches anchors with the mm's VM_CONTIG vmas under
- * the mmap read lock and drops the ones whose vma is gone or changed; exit
- * drops all of the mm's.
+ * Lifetime of an anchor: it belongs to its mm's slot, keyed there by
+ * (vm_start, vm_end), never by a vma pointer. Every visit matches anchors
+ * with the mm's VM_CONTIG vmas under the mmap read lock. A vma split,
+ * shrunk or merged inherits the targets of the anchors it overlaps, after
+ * their ranges were released (so a split moves nothing); anchors whose vma
+ * is gone are dropped. Whoever unlinks the slot drops all its anchors.
  */
 
 #define pr_fmt(fmt) "kcontigd: " fmt
@@ -71,6 +82,16 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/kcontigd.h>
 
+#undef EM
+#undef EMe
+/* The enums count from 0 in list order: the names index by them. */
+#define EM(a, b)	b,
+#define EMe(a, b)	b
+static const char * const contig_state_names[] = { CONTIG_STATES };
+static const char * const contig_reason_names[] = { CONTIG_REASONS };
+#undef EM
+#undef EMe
+
 #define KCONTIGD_MM_SLOTS_HASH_BITS	10
 
 /* Tunables, see Documentation/ABI/testing/sysfs-kernel-mm-kcontigd. */
@@ -84,6 +105,8 @@ static unsigned int kcontigd_max_anchored_percent __read_mostly = 50;
 
 struct kcontigd_mm_slot {
 	struct mm_slot slot;
+	spinlock_t lock;		/* the anchors: see the top */
+	struct rb_root_cached anchors;	/* contig_anchor.vrange, by address */
 };
 
 static DEFINE_HASHTABLE(kcontigd_mm_slots_hash, KCONTIGD_MM_SLOTS_HASH_BITS);
@@ -95,6 +118,7 @@ static bool kcontigd_wake_pending;		/* a rescan was asked for */
 
 static struct kmem_cache *kcontigd_slot_cache __ro_after_init;
 static struct task_struct *kcontigd_thread;
+static struct contig_walk_control *kcontigd_cc;	/* the thread's */
 static DEFINE_MUTEX(kcontigd_start_stop_lock);
 static DECLARE_WAIT_QUEUE_HEAD(kcontigd_wait);
 
@@ -126,6 +150,8 @@ static int kcontigd_register_mm(struct mm_struct *mm)
 	if (!mm_slot)
 		return -ENOMEM;
 
+	spin_lock_init(&mm_slot->lock);
+	mm_slot->anchors = RB_ROOT_CACHED;
 	mmgrab(mm);
 	spin_lock(&kcontigd_mm_lock);
 	mm_slot_insert(kcontigd_mm_slots_hash, mm, (&mm_slot->slot));
@@ -154,16 +180,19 @@ static struct kcontigd_mm_slot *kcontigd_unlink_mm(struct mm_struct *mm)
 	return mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
 }
 
+static void contig_drop_anchors(struct kcontigd_mm_slot *mm_slot,
+				unsigned long generation);
+
+/* Free an unlinked slot and its anchors. */
 static void kcontigd_free_slot(struct kcontigd_mm_slot *mm_slot)
 {
 	struct mm_struct *mm = mm_slot->slot.mm;
 
+	contig_drop_anchors(mm_slot, 0);
 	trace_kcontigd_register(mm, false);
 	mm_slot_free(kcontigd_slot_cache, mm_slot);
 	mmdrop(mm);
 }
-
-static void contig_drop_anchors(struct mm_struct *mm, unsigned long generation);
 
 /**
  * __mem_defrag_exit - drop an exiting mm from kcontigd
@@ -182,7 +211,6 @@ void __mem_defrag_exit(struct mm_struct *mm)
 
 	if (mm_slot)
 		kcontigd_free_slot(mm_slot);
-	contig_drop_anchors(mm, 0);
 }
 
 /**
@@ -223,11 +251,12 @@ int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 }
 
 /*
- * Take the next registered mm, moving its slot to the tail of the list,
- * with an mm_users reference the caller drops with mmput(). An mm found
- * exiting is dropped on the way. Returns NULL when nothing is registered.
+ * Take the next registered mm's slot, moving it to the tail of the list,
+ * with an mm_users reference on the mm the caller drops with mmput(): so
+ * the slot stays linked until the caller is done. An mm found exiting is
+ * dropped on the way. Returns NULL when nothing is registered.
  */
-static struct mm_struct *kcontigd_next_mm(void)
+static struct kcontigd_mm_slot *kcontigd_next_mm(void)
 {
 	struct kcontigd_mm_slot *dead;
 	struct mm_slot *slot;
@@ -245,20 +274,16 @@ static struct mm_struct *kcontigd_next_mm(void)
 		if (mmget_not_zero(mm)) {
 			list_move_tail(&slot->mm_node, &kcontigd_mm_head);
 			spin_unlock(&kcontigd_mm_lock);
-			return mm;
+			return mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
 		}
 		/*
 		 * Exiting: __mem_defrag_exit() has not run yet and will find
-		 * the slot gone, and MMF_VM_CONTIG still set so that it drops
-		 * whatever anchors are left; drop them here too, before the
-		 * slot's mm_count reference goes.
+		 * the slot gone. The slot and its anchors go here.
 		 */
 		dead = kcontigd_unlink_mm(mm);
 		spin_unlock(&kcontigd_mm_lock);
-		if (dead) {
-			contig_drop_anchors(mm, 0);
+		if (dead)
 			kcontigd_free_slot(dead);
-		}
 	}
 }
 
@@ -266,7 +291,7 @@ static struct mm_struct *kcontigd_next_mm(void)
  * One (sub-)anchor: the vpns [vpn, vpn + nr) belong on the pfns
  * [pfn, pfn + nr). A vma has one, or up to CONTIG_MAX_SEGS consecutive ones
  * when no single range of frames suits it, cut on 2 MiB boundaries of the
- * virtual addresses (see kcontigd_choose_anchor()).
+ * virtual addresses (see contig_choose_anchor()).
  */
 #define CONTIG_MAX_SEGS	4
 struct contig_seg {
@@ -413,40 +438,28 @@ static const struct mm_walk_ops contig_stats_walk_ops = {
 
 /* ------------------------------------------------------------------ anchors */
 
-enum contig_state {
-	CONTIG_PENDING,		/* registered, no anchor yet */
-	CONTIG_WORKING,		/* anchored, pages being moved */
-	CONTIG_DONE,		/* last walk left nothing to move */
-	CONTIG_BLOCKED,		/* no range can hold it: see ->reason */
-};
-
-static const char * const contig_state_names[] = {
-	[CONTIG_PENDING] = "pending",
-	[CONTIG_WORKING] = "working",
-	[CONTIG_DONE] = "done",
-	[CONTIG_BLOCKED] = "blocked",
-};
-
 /*
- * kcontigd's view of one VM_CONTIG vma, keyed by (mm, vm_start, vm_end) and
- * revalidated against the vma under the mmap lock at every visit. While
- * anchored, the pfn ranges of its segments are in contig_anchor_tree and no
- * other anchor overlaps them: the page at vpn belongs on
- * seg->pfn + vpn - seg->vpn, seg being the segment that holds vpn.
+ * kcontigd's view of one VM_CONTIG vma, in its mm's slot keyed by
+ * (vm_start, vm_end) and revalidated against the vma under the mmap lock
+ * at every visit. While anchored, the pfn ranges of its segments are in
+ * contig_anchor_tree and no other anchor overlaps them: the page at vpn
+ * belongs on seg->pfn + vpn - seg->vpn, seg being the segment that holds
+ * vpn. Only kcontigd writes an anchor (and an exiting mm frees it); the
+ * fields /proc/pid/contig reads (state, reason, holes, anchored, segments)
+ * are written under the slot's lock, the others are kcontigd's alone.
  */
 struct contig_anchor {
+	struct interval_tree_node vrange;	/* [vm_start, vm_end - 1] */
+	unsigned long vm_start, vm_end;
 	unsigned int nr_segs;			/* when anchored */
 	struct contig_seg seg[CONTIG_MAX_SEGS];
-	struct list_head list;			/* in contig_anchors */
-	struct mm_struct *mm;			/* compared, not referenced */
-	unsigned long vm_start, vm_end;
 	bool anchored;
 	enum contig_state state;
-	const char *reason;			/* why blocked, or holes */
+	enum contig_reason reason;		/* why blocked, or holes */
 	unsigned long generation;		/* last pass that saw the vma */
 	unsigned long cursor;			/* next address to visit */
 	unsigned int reanchors;
-	bool counted_done;		/* in contig_vmas_done; kcontigd only */
+	bool counted_done;			/* in contig_vmas_done */
 	unsigned int backoff;			/* passes between done checks */
 	unsigned long next_check;		/* full_scans of the next check */
 	struct contig_walk {			/* the walk in progress */
@@ -457,15 +470,18 @@ struct contig_anchor {
 };
 
 /*
- * contig_anchor_lock protects contig_anchor_tree, contig_anchors, the
- * anchored page count and every field of every anchor. It is a leaf lock
- * (see the top of this file) and is never held across page moves.
+ * contig_anchor_lock protects contig_anchor_tree (the pfn ranges of every
+ * anchored vma of every mm) and the sums below it. It is a leaf lock (see
+ * the top of this file) and is never held across page moves.
  */
 static DEFINE_SPINLOCK(contig_anchor_lock);
 static struct rb_root_cached contig_anchor_tree = RB_ROOT_CACHED;
-static LIST_HEAD(contig_anchors);
 static unsigned long contig_anchored_pages;
 static unsigned long contig_nr_anchors;
+
+/* Sums over all anchors, so that no reader walks them. */
+static atomic_long_t contig_nr_busy;		/* pending or working */
+static atomic_long_t contig_pages_in_place;	/* of the last walks */
 
 /* Counters, written by kcontigd only. */
 static unsigned long kcontigd_pages_exchanged;
@@ -479,6 +495,8 @@ static unsigned long kcontigd_reanchors;
 #define CONTIG_LOCK_HOLD_MS	20
 #define CONTIG_MAX_BACKOFF	32
 #define CONTIG_FINE_CANDIDATES	16
+/* Segments a new vma may inherit from the anchors it overlaps. */
+#define CONTIG_MAX_INHERIT	(4 * CONTIG_MAX_SEGS)
 
 static inline unsigned long contig_anchor_nr(struct contig_anchor *a)
 {
@@ -505,16 +523,31 @@ static inline unsigned long contig_target_end(struct contig_anchor *a,
 	return seg ? seg->pfn + seg->nr : 0;
 }
 
-static struct contig_anchor *contig_anchor_find(struct mm_struct *mm,
+static inline bool contig_state_busy(enum contig_state state)
+{
+	return state == CONTIG_PENDING || state == CONTIG_WORKING;
+}
+
+static struct contig_anchor *contig_anchor_of(struct interval_tree_node *n)
+{
+	return n ? container_of(n, struct contig_anchor, vrange) : NULL;
+}
+
+/* The anchor of the vma [@start, @end) in @mm_slot, or NULL. */
+static struct contig_anchor *contig_anchor_find(struct kcontigd_mm_slot *mm_slot,
 						unsigned long start,
 						unsigned long end)
 {
-	struct contig_anchor *a;
+	struct interval_tree_node *n;
 
-	lockdep_assert_held(&contig_anchor_lock);
-	list_for_each_entry(a, &contig_anchors, list)
-		if (a->mm == mm && a->vm_start == start && a->vm_end == end)
+	lockdep_assert_held(&mm_slot->lock);
+	for (n = interval_tree_iter_first(&mm_slot->anchors, start, start); n;
+	     n = interval_tree_iter_next(n, start, start)) {
+		struct contig_anchor *a = contig_anchor_of(n);
+
+		if (a->vm_start == start && a->vm_end == end)
 			return a;
+	}
 	return NULL;
 }
 
@@ -534,61 +567,158 @@ static void contig_unanchor(struct contig_anchor *a)
 	a->anchored = false;
 }
 
-/* Drop the anchors of @mm not seen in pass @generation (all if 0). */
-static void contig_drop_anchors(struct mm_struct *mm, unsigned long generation)
+/* Release the ranges of @mm_slot's anchors not seen in pass @generation. */
+static void contig_release_stale(struct kcontigd_mm_slot *mm_slot,
+				 unsigned long generation)
 {
-	struct contig_anchor *a, *tmp;
-	LIST_HEAD(dead);
+	struct rb_node *rb;
 
+	spin_lock(&mm_slot->lock);
 	spin_lock(&contig_anchor_lock);
-	list_for_each_entry_safe(a, tmp, &contig_anchors, list) {
-		if (a->mm != mm || (generation && a->generation == generation))
-			continue;
-		contig_unanchor(a);
-		list_move(&a->list, &dead);
+	for (rb = rb_first_cached(&mm_slot->anchors); rb; rb = rb_next(rb)) {
+		struct contig_anchor *a = rb_entry(rb, struct contig_anchor,
+						   vrange.rb);
+
+		if (a->generation != generation)
+			contig_unanchor(a);
 	}
 	spin_unlock(&contig_anchor_lock);
+	spin_unlock(&mm_slot->lock);
+}
 
-	list_for_each_entry_safe(a, tmp, &dead, list)
+/* Drop the anchors of @mm_slot not seen in pass @generation (all if 0). */
+static void contig_drop_anchors(struct kcontigd_mm_slot *mm_slot,
+				unsigned long generation)
+{
+	struct rb_node *rb, *next;
+	long busy = 0, in_place = 0;
+
+	spin_lock(&mm_slot->lock);
+	for (rb = rb_first_cached(&mm_slot->anchors); rb; rb = next) {
+		struct contig_anchor *a = rb_entry(rb, struct contig_anchor,
+						   vrange.rb);
+
+		next = rb_next(rb);
+		if (generation && a->generation == generation)
+			continue;
+		interval_tree_remove(&a->vrange, &mm_slot->anchors);
+		spin_lock(&contig_anchor_lock);
+		contig_unanchor(a);
+		spin_unlock(&contig_anchor_lock);
+		busy += contig_state_busy(a->state);
+		in_place += a->in_place;
 		kfree(a);
+	}
+	spin_unlock(&mm_slot->lock);
+	atomic_long_sub(busy, &contig_nr_busy);
+	atomic_long_sub(in_place, &contig_pages_in_place);
 }
 
-/* The anchor of @vma, created pending if it has none. */
-static struct contig_anchor *contig_anchor_get(struct vm_area_struct *vma,
-					       unsigned long generation)
+/*
+ * A new anchor for @vma, pending, charged to the memcg of the vma's mm
+ * (kcontigd allocates it, the process is what it serves).
+ */
+static struct contig_anchor *contig_anchor_alloc(struct vm_area_struct *vma,
+						 unsigned long generation)
 {
-	struct contig_anchor *a, *new;
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(vma->vm_mm), *old;
+	struct contig_anchor *a;
 
-	spin_lock(&contig_anchor_lock);
-	a = contig_anchor_find(vma->vm_mm, vma->vm_start, vma->vm_end);
-	if (a)
-		a->generation = generation;
-	spin_unlock(&contig_anchor_lock);
-	if (a)
-		return a;
-
-	new = kzalloc(sizeof(*new), GFP_KERNEL);
-	if (!new)
+	old = set_active_memcg(memcg);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	if (!a)
 		return NULL;
-	new->mm = vma->vm_mm;
-	new->vm_start = vma->vm_start;
-	new->vm_end = vma->vm_end;
-	new->state = CONTIG_PENDING;
-	new->generation = generation;
-	new->cursor = vma->vm_start;
-	spin_lock(&contig_anchor_lock);
-	list_add_tail(&new->list, &contig_anchors);
-	spin_unlock(&contig_anchor_lock);
-	return new;
+	a->vm_start = vma->vm_start;
+	a->vm_end = vma->vm_end;
+	a->vrange.start = vma->vm_start;
+	a->vrange.last = vma->vm_end - 1;
+	a->state = CONTIG_PENDING;
+	a->generation = generation;
+	a->cursor = vma->vm_start;
+	return a;
 }
 
-static void contig_set_state(struct contig_anchor *a, enum contig_state state,
-			     const char *reason)
+static void contig_set_state(struct kcontigd_mm_slot *mm_slot,
+			     struct contig_anchor *a, enum contig_state state,
+			     enum contig_reason reason)
 {
-	spin_lock(&contig_anchor_lock);
+	long delta = (long)contig_state_busy(state) -
+		     (long)contig_state_busy(a->state);
+
+	spin_lock(&mm_slot->lock);
 	a->state = state;
 	a->reason = reason;
-	spin_unlock(&contig_anchor_lock);
+	spin_unlock(&mm_slot->lock);
+	if (delta)
+		atomic_long_add(delta, &contig_nr_busy);
+}
+
+/*
+ * The segments of a vma [@vpn, @vpn + @nr) that inherits the targets of
+ * the @nr_old segments @old of the anchors it overlaps (a vma split,
+ * shrunk or merged): every page keeps its target, segments that continue
+ * each other in both spaces become one. Returns the number of segments
+ * written to @seg; 0 unless @old covers every page of the vma with at most
+ * CONTIG_MAX_SEGS segments.
+ */
+static unsigned int contig_segs_inherit(const struct contig_seg *old,
+					unsigned int nr_old, unsigned long vpn,
+					unsigned long nr, struct contig_seg *seg)
+{
+	unsigned long next = vpn, end = vpn + nr, len, pfn;
+	unsigned int n = 0, i;
+
+	while (next < end) {
+		for (i = 0; i < nr_old; i++)
+			if (next - old[i].vpn < old[i].nr)
+				break;
+		if (i == nr_old)
+			return 0;
+		len = min(old[i].vpn + old[i].nr, end) - next;
+		pfn = old[i].pfn + next - old[i].vpn;
+		if (n && seg[n - 1].pfn + seg[n - 1].nr == pfn) {
+			seg[n - 1].nr += len;
+		} else {
+			if (n == CONTIG_MAX_SEGS)
+				return 0;
+			seg[n++] = (struct contig_seg){ .vpn = next, .pfn = pfn,
+							.nr = len };
+		}
+		next += len;
+	}
+	return n;
+}
+
+/*
+ * The segments @vma inherits from the anchors of @mm_slot it overlaps
+ * that pass @generation has not matched (their ranges were released by
+ * contig_release_stale()); 0 when they do not cover it.
+ */
+static unsigned int contig_inherit(struct kcontigd_mm_slot *mm_slot,
+				   struct vm_area_struct *vma,
+				   unsigned long generation,
+				   struct contig_seg *seg)
+{
+	struct contig_seg old[CONTIG_MAX_INHERIT];
+	unsigned long last = vma->vm_end - 1;
+	struct interval_tree_node *n;
+	unsigned int nr_old = 0, i;
+
+	spin_lock(&mm_slot->lock);
+	for (n = interval_tree_iter_first(&mm_slot->anchors, vma->vm_start, last);
+	     n; n = interval_tree_iter_next(n, vma->vm_start, last)) {
+		struct contig_anchor *a = contig_anchor_of(n);
+
+		if (a->generation == generation)
+			continue;
+		for (i = 0; i < a->nr_segs && nr_old < CONTIG_MAX_INHERIT; i++)
+			old[nr_old++] = a->seg[i];
+	}
+	spin_unlock(&mm_slot->lock);
+	return contig_segs_inherit(old, nr_old, vma->vm_start >> PAGE_SHIFT,
+				   vma_pages(vma), seg);
 }
 
 /* The node @vma's memory should be on: its bound policy, else the majority. */
@@ -809,7 +939,7 @@ static int contig_choose_range(struct vm_area_struct *vma, int nid,
 			       const struct contig_seg *excl,
 			       unsigned int nr_excl,
 			       struct contig_candidate *chosen,
-			       const char **reason)
+			       enum contig_reason *reason)
 {
 	unsigned long align = nr >= (SZ_1G >> PAGE_SHIFT) ?
 			      (SZ_1G >> PAGE_SHIFT) : HPAGE_PMD_NR;
@@ -828,7 +958,8 @@ static int contig_choose_range(struct vm_area_struct *vma, int nid,
 				       best, &nr_best);
 	}
 	if (!nr_best) {
-		*reason = zones ? "no-free-range" : "larger-than-zone";
+		*reason = zones ? CONTIG_R_NO_FREE_RANGE :
+				  CONTIG_R_LARGER_THAN_ZONE;
 		return -ENOSPC;
 	}
 	for (i = 0; i < nr_best; i++) {
@@ -839,7 +970,7 @@ static int contig_choose_range(struct vm_area_struct *vma, int nid,
 			*chosen = best[i];
 	}
 	if (!found) {
-		*reason = "no-free-range";
+		*reason = CONTIG_R_NO_FREE_RANGE;
 		return -ENOSPC;
 	}
 	return 0;
@@ -872,9 +1003,9 @@ static unsigned long contig_cut(unsigned long vpn, unsigned long nr,
  * the vma, the last the rest. Returns the number of segments filled in
  * @seg, or -ENOSPC with *@reason set.
  */
-static int kcontigd_choose_anchor(struct vm_area_struct *vma,
-				  struct contig_seg *seg,
-				  const char **reason)
+static int contig_choose_anchor(struct vm_area_struct *vma,
+				struct contig_seg *seg,
+				enum contig_reason *reason)
 {
 	unsigned long nr = vma_pages(vma), vpn = vma->vm_start >> PAGE_SHIFT;
 	unsigned long head = ALIGN(vpn, HPAGE_PMD_NR) - vpn;
@@ -928,9 +1059,11 @@ static int kcontigd_choose_anchor(struct vm_area_struct *vma,
 
 /*
  * Anchor @a at the @nr_segs segments @seg, replacing its current anchor if
- * it has one, within the max_anchored_percent limit. Returns 0 or -ENOSPC.
+ * it has one, within the max_anchored_percent limit; it is working again,
+ * from the start of the vma. Returns 0 or -ENOSPC.
  */
-static int contig_install_anchor(struct vm_area_struct *vma,
+static int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
+				 struct vm_area_struct *vma,
 				 struct contig_anchor *a,
 				 const struct contig_seg *seg,
 				 unsigned int nr_segs)
@@ -941,6 +1074,7 @@ static int contig_install_anchor(struct vm_area_struct *vma,
 
 	limit = totalram_pages() / 100 *
 		READ_ONCE(kcontigd_max_anchored_percent);
+	spin_lock(&mm_slot->lock);
 	spin_lock(&contig_anchor_lock);
 	for (i = 0; i < nr_segs; i++)
 		if (contig_range_taken(seg[i].pfn, seg[i].nr))
@@ -960,70 +1094,107 @@ static int contig_install_anchor(struct vm_area_struct *vma,
 		a->anchored = true;
 		WRITE_ONCE(contig_anchored_pages, contig_anchored_pages + nr);
 		WRITE_ONCE(contig_nr_anchors, contig_nr_anchors + 1);
-		a->state = CONTIG_WORKING;
-		a->reason = NULL;
-		a->cursor = vma->vm_start;
-		a->walk = (struct contig_walk){ };
-		a->backoff = 1;
 	}
 	spin_unlock(&contig_anchor_lock);
-	if (!err)
-		count_vm_event(CONTIG_ANCHORS);
-	return err;
+	spin_unlock(&mm_slot->lock);
+	if (err)
+		return err;
+	contig_set_state(mm_slot, a, CONTIG_WORKING, CONTIG_R_NONE);
+	a->cursor = vma->vm_start;
+	a->walk = (struct contig_walk){ };
+	a->backoff = 1;
+	count_vm_event(CONTIG_ANCHORS);
+	return 0;
 }
 
 /* Give @a its first anchor; blocked with a reason when none fits. */
-static int contig_anchor_vma(struct vm_area_struct *vma,
+static int contig_anchor_vma(struct kcontigd_mm_slot *mm_slot,
+			     struct vm_area_struct *vma,
 			     struct contig_anchor *a)
 {
 	struct contig_seg seg[CONTIG_MAX_SEGS];
-	const char *reason = NULL;
+	enum contig_reason reason = CONTIG_R_NONE;
 	int err, nr_segs;
 
-	nr_segs = kcontigd_choose_anchor(vma, seg, &reason);
+	nr_segs = contig_choose_anchor(vma, seg, &reason);
 	err = nr_segs < 0 ? nr_segs : 0;
 	if (!err) {
-		err = contig_install_anchor(vma, a, seg, nr_segs);
+		err = contig_install_anchor(mm_slot, vma, a, seg, nr_segs);
 		if (err)
-			reason = "anchor-limit";
+			reason = CONTIG_R_ANCHOR_LIMIT;
 	}
 	if (err) {
 		/* Its own retry time: blocked vmas are not all due at once. */
-		spin_lock(&contig_anchor_lock);
-		a->state = CONTIG_BLOCKED;
-		a->reason = reason;
+		contig_set_state(mm_slot, a, CONTIG_BLOCKED, reason);
 		a->next_check = kcontigd_full_scans + CONTIG_MAX_BACKOFF;
-		spin_unlock(&contig_anchor_lock);
 		trace_kcontigd_blocked(vma->vm_mm, vma->vm_start, reason);
 	}
 	return err;
 }
 
+/*
+ * Match the VM_CONTIG vmas of @mm_slot's mm with their anchors, under the
+ * mmap read lock. A vma without one (new, split, shrunk, merged) gets a
+ * new anchor: first the anchors no vma matched give up their ranges, then
+ * a new vma they cover inherits its targets from them (nothing moves
+ * again), and then they are dropped. Returns the number of VM_CONTIG vmas.
+ */
+static unsigned int contig_match_anchors(struct kcontigd_mm_slot *mm_slot,
+					 unsigned long generation)
+{
+	struct mm_struct *mm = mm_slot->slot.mm;
+	struct contig_seg seg[CONTIG_MAX_SEGS];
+	struct vm_area_struct *vma;
+	struct contig_anchor *a;
+	unsigned int nr = 0, nr_new = 0, nr_segs;
+	struct vma_iterator vmi;
+
+	vma_iter_init(&vmi, mm, 0);
+
+	mmap_assert_locked(mm);
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_CONTIG))
+			continue;
+		nr++;
+		spin_lock(&mm_slot->lock);
+		a = contig_anchor_find(mm_slot, vma->vm_start, vma->vm_end);
+		if (a)
+			a->generation = generation;
+		else
+			nr_new++;
+		spin_unlock(&mm_slot->lock);
+	}
+	if (nr_new) {
+		contig_release_stale(mm_slot, generation);
+		vma_iter_init(&vmi, mm, 0);
+		for_each_vma(vmi, vma) {
+			if (!(vma->vm_flags & VM_CONTIG))
+				continue;
+			spin_lock(&mm_slot->lock);
+			a = contig_anchor_find(mm_slot, vma->vm_start,
+					       vma->vm_end);
+			spin_unlock(&mm_slot->lock);
+			if (a)
+				continue;
+			a = contig_anchor_alloc(vma, generation);
+			if (!a)
+				break;	/* the next pass tries again */
+			nr_segs = contig_inherit(mm_slot, vma, generation, seg);
+			spin_lock(&mm_slot->lock);
+			interval_tree_insert(&a->vrange, &mm_slot->anchors);
+			spin_unlock(&mm_slot->lock);
+			atomic_long_inc(&contig_nr_busy);
+			if (nr_segs &&
+			    !contig_install_anchor(mm_slot, vma, a, seg, nr_segs))
+				trace_kcontigd_inherit(mm, vma->vm_start,
+						       vma->vm_end, nr_segs);
+		}
+	}
+	contig_drop_anchors(mm_slot, generation);
+	return nr;
+}
+
 /* ----------------------------------------------------------- defrag loop */
-
-enum contig_outcome {
-	CONTIG_ABSENT,		/* nothing mapped */
-	CONTIG_IN_PLACE,
-	CONTIG_EXCHANGED,
-	CONTIG_MIGRATED,
-	CONTIG_QUEUED,		/* to be moved with a batch */
-	CONTIG_RETRY,		/* run the batches, then visit again */
-	CONTIG_SPLIT,		/* a THP was split, visit again */
-	CONTIG_HOLE,		/* cannot be moved there: see reason */
-	CONTIG_FAILED,		/* transient, retry on a later walk */
-};
-
-static const char * const contig_outcome_names[] = {
-	[CONTIG_ABSENT] = "absent",
-	[CONTIG_IN_PLACE] = "in_place",
-	[CONTIG_EXCHANGED] = "exchanged",
-	[CONTIG_MIGRATED] = "migrated",
-	[CONTIG_QUEUED] = "queued",
-	[CONTIG_RETRY] = "retry",
-	[CONTIG_SPLIT] = "split",
-	[CONTIG_HOLE] = "hole",
-	[CONTIG_FAILED] = "failed",
-};
 
 /*
  * Free frames held ahead of the walk. When a page's target is free,
@@ -1041,46 +1212,89 @@ struct contig_spare {
 };
 
 /*
- * Pages bound for free frames are migrated in batches, with one
- * migrate_pages() call and so one TLB flush for the batch. Only the
- * kcontigd thread uses contig_moves; the batch never outlives one visit
- * of a vma.
+ * Pages are moved in batches that share one TLB flush: exchanges
+ * (exchange_batch_add(); their folios stay locked until the batch runs, so
+ * nothing that may lock or migrate another folio - alloc_contig_range(),
+ * THP moves, splits - runs while it holds pairs) and migrations into spare
+ * frames (exchange_move_add(), one migrate_pages() call). A batch never
+ * outlives one visit of a vma.
  */
 #define CONTIG_BATCH	64
-static union {
-	u8 bytes[struct_size_t(struct exchange_moves, move, CONTIG_BATCH)];
-	struct exchange_moves mv;
-} contig_moves_u = { .mv.max = CONTIG_BATCH };
-static struct exchange_moves *const contig_moves = &contig_moves_u.mv;
-static unsigned long contig_moves_addr[CONTIG_BATCH];	/* where each is */
 /* Pages per batch, 1 to CONTIG_BATCH: debugfs kcontigd_batch, to measure. */
 static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
 
 /*
- * Exchanges are batched the same way (exchange_batch_add()): one TLB flush
- * for the batch. Their folios stay locked until the batch runs, so nothing
- * that may lock or migrate another folio (alloc_contig_range(), THP
- * moves, splits) runs while it holds pairs.
+ * One walk over the VM_CONTIG vmas of one mm, as compaction has its
+ * compact_control: what the pass allows, the vma and anchor being walked,
+ * what the visit of the current page found, and the batches. kcontigd has
+ * one, allocated with the thread.
  */
-static struct exchange_batch *contig_xbatch;
-static unsigned long contig_xaddr[CONTIG_BATCH];	/* where each is mapped */
-static unsigned long contig_xpfn[CONTIG_BATCH];		/* and its frame */
-static int contig_xrc[CONTIG_BATCH];
+struct contig_walk_control {
+	/* The visit of one mm */
+	struct kcontigd_mm_slot *mm_slot;
+	unsigned long budget;		/* page visits left */
+	unsigned long deadline;		/* jiffies: let the mmap lock go */
+	unsigned long moved;		/* pages moved */
+	/* The vma being walked */
+	struct vm_area_struct *vma;
+	struct contig_anchor *anchor;
+	struct contig_spare spare;
+	/* The page being visited, as the contig_move_*() leave it */
+	unsigned long nr;		/* pages covered; 0: visit again */
+	unsigned long pfn;		/* its frame, once found mapped */
+	enum contig_reason reason;	/* of a hole or a failure */
+	/* Exchanges waiting in a batch: where each page is mapped, its frame */
+	struct exchange_batch *xbatch;
+	unsigned long xaddr[CONTIG_BATCH];
+	unsigned long xpfn[CONTIG_BATCH];
+	int xrc[CONTIG_BATCH];
+	/* Migrations into spare frames waiting in a batch, and where each is */
+	struct exchange_moves *moves;
+	unsigned long moves_addr[CONTIG_BATCH];
+};
+
+static struct contig_walk_control *contig_walk_control_alloc(void)
+{
+	struct contig_walk_control *cc = kzalloc(sizeof(*cc), GFP_KERNEL);
+
+	if (!cc)
+		return NULL;
+	cc->xbatch = exchange_batch_alloc(CONTIG_BATCH);
+	cc->moves = kzalloc(struct_size(cc->moves, move, CONTIG_BATCH),
+			    GFP_KERNEL);
+	if (!cc->xbatch || !cc->moves) {
+		exchange_batch_free(cc->xbatch);
+		kfree(cc->moves);
+		kfree(cc);
+		return NULL;
+	}
+	cc->moves->max = CONTIG_BATCH;
+	return cc;
+}
+
+static void contig_walk_control_free(struct contig_walk_control *cc)
+{
+	if (!cc)
+		return;
+	exchange_batch_free(cc->xbatch);
+	kfree(cc->moves);
+	kfree(cc);
+}
 
 /* Does a page waiting in a batch sit in frame @pfn? */
-static bool contig_queued(unsigned long pfn)
+static bool contig_queued(struct contig_walk_control *cc, unsigned long pfn)
 {
 	unsigned int i;
 
-	for (i = 0; i < contig_moves->nr; i++)
-		if (contig_moves->move[i].src_pfn == pfn)
+	for (i = 0; i < cc->moves->nr; i++)
+		if (cc->moves->move[i].src_pfn == pfn)
 			return true;
-	return exchange_batch_holds(contig_xbatch, pfn);
+	return exchange_batch_holds(cc->xbatch, pfn);
 }
 
-static bool contig_batches_empty(void)
+static bool contig_batches_empty(struct contig_walk_control *cc)
 {
-	return !contig_moves->nr && !exchange_batch_nr(contig_xbatch);
+	return !cc->moves->nr && !exchange_batch_nr(cc->xbatch);
 }
 
 /* Give the held frames below @end back to the free lists. */
@@ -1146,7 +1360,7 @@ static bool contig_spare_fill(struct contig_spare *s, unsigned long pfn)
 /*
  * The free frames [@target, @target + 2^@order) as a page (a compound page
  * when @order > 0) ready to be migrated into, or NULL when they are not
- * all free. Frames of the block past @limit, the anchor's end, are given
+ * all free. Frames of the block past @limit, the segment's end, are given
  * back at once.
  */
 static struct page *contig_spare_take(struct contig_spare *s,
@@ -1190,97 +1404,98 @@ static struct page *contig_spare_take(struct contig_spare *s,
  * Queue the folio of @page, mapped at @addr, for migration into @dst, a
  * frame of the spare; both references are consumed.
  */
-static enum contig_outcome contig_queue_move(struct page *page,
+static enum contig_outcome contig_queue_move(struct contig_walk_control *cc,
+					     struct page *page,
 					     struct page *dst,
-					     unsigned long addr,
-					     const char **why)
+					     unsigned long addr)
 {
-	int slot = exchange_move_add(contig_moves, page, dst);
+	int slot = exchange_move_add(cc->moves, page, dst);
 
 	if (slot == -EPERM) {
-		*why = "mlocked";
+		cc->reason = CONTIG_R_MLOCKED;
 		return CONTIG_HOLE;
 	}
 	if (slot < 0) {
-		*why = "busy";
+		cc->reason = CONTIG_R_BUSY;
 		return CONTIG_FAILED;
 	}
-	contig_moves_addr[slot] = addr;
+	cc->moves_addr[slot] = addr;
 	return CONTIG_QUEUED;
 }
 
 /* The outcome of a refused or finished exchange. */
-static enum contig_outcome contig_exchange_outcome(int rc, const char **why)
+static enum contig_outcome contig_exchange_outcome(int rc,
+						   enum contig_reason *why)
 {
 	switch (rc) {
 	case 0:
 		return CONTIG_EXCHANGED;
 	case -EBUSY:
-		*why = "target-pinned";
+		*why = CONTIG_R_TARGET_PINNED;
 		return CONTIG_HOLE;
 	case -EPERM:
-		*why = "mlocked";
+		*why = CONTIG_R_MLOCKED;
 		return CONTIG_HOLE;
 	case -EHWPOISON:
-		*why = "hwpoison";
+		*why = CONTIG_R_HWPOISON;
 		return CONTIG_HOLE;
 	default:
-		*why = "busy";
+		*why = CONTIG_R_BUSY;
 		return CONTIG_FAILED;
 	}
 }
 
 /* The outcome of moving a folio onto free (or freeable) target frames. */
-static enum contig_outcome contig_fallback_outcome(int rc, const char **why)
+static enum contig_outcome contig_fallback_outcome(int rc,
+						   enum contig_reason *why)
 {
 	switch (rc) {
 	case 0:
 		return CONTIG_MIGRATED;
 	case -EBUSY:
-		*why = "unmovable";
+		*why = CONTIG_R_UNMOVABLE;
 		return CONTIG_HOLE;
 	case -EPERM:
-		*why = "mlocked";
+		*why = CONTIG_R_MLOCKED;
 		return CONTIG_HOLE;
 	default:
-		*why = "busy";
+		*why = CONTIG_R_BUSY;
 		return CONTIG_FAILED;
 	}
 }
 
 /*
- * Move the order-0 folio of @page onto frame @target. The caller's
- * reference on it is consumed.
+ * Move the order-0 folio of @page, mapped at @addr, onto frame @target.
+ * The caller's reference on it is consumed.
  */
-static enum contig_outcome contig_move_small(struct page *page,
+static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
+					     struct page *page,
 					     unsigned long addr,
-					     unsigned long target,
-					     struct contig_spare *spare,
-					     unsigned long limit,
-					     const char **why)
+					     unsigned long target)
 {
-	enum contig_outcome out = CONTIG_HOLE;
+	unsigned long limit = contig_target_end(cc->anchor, addr);
 	struct page *tpage = pfn_to_online_page(target);
+	enum contig_outcome out = CONTIG_HOLE;
 	struct folio *tfolio;
 	int rc;
 
 	if (!tpage) {
-		*why = "offline";
+		cc->reason = CONTIG_R_OFFLINE;
 		goto put;
 	}
 	if (folio_maybe_dma_pinned(page_folio(page))) {
-		*why = "pinned";
+		cc->reason = CONTIG_R_PINNED;
 		goto put;
 	}
 	if (!PageBuddy(tpage) && get_page_unless_zero(tpage)) {
 		tfolio = page_folio(tpage);
 		if (!folio_test_large(tfolio) && folio_test_lru(tfolio)) {
-			rc = exchange_batch_add(contig_xbatch, page, tpage,
+			rc = exchange_batch_add(cc->xbatch, page, tpage,
 						MIGRATE_ASYNC);
 			if (rc >= 0) {
 				/* The batch has both references now. */
-				contig_xaddr[rc] = addr;
-				contig_xpfn[rc] = page_to_pfn(page);
+				cc->xaddr[rc] = addr;
+				cc->xpfn[rc] = page_to_pfn(page);
 				return CONTIG_QUEUED;
 			}
 			/* -EBUSY also when a folio could not be isolated. */
@@ -1288,12 +1503,12 @@ static enum contig_outcome contig_move_small(struct page *page,
 			    !folio_maybe_dma_pinned(page_folio(page)))
 				rc = -EAGAIN;
 			folio_put(tfolio);
-			if (rc == -EAGAIN && !contig_batches_empty()) {
+			if (rc == -EAGAIN && !contig_batches_empty(cc)) {
 				out = CONTIG_RETRY;	/* a lock was busy */
 				goto put;
 			}
 			if (rc != -EOPNOTSUPP) {	/* migration may know how */
-				out = contig_exchange_outcome(rc, why);
+				out = contig_exchange_outcome(rc, &cc->reason);
 				goto put;
 			}
 		} else {
@@ -1302,22 +1517,22 @@ static enum contig_outcome contig_move_small(struct page *page,
 
 			folio_put(tfolio);
 			if (!movable) {
-				*why = "unmovable";
+				cc->reason = CONTIG_R_UNMOVABLE;
 				goto put;
 			}
 		}
 	}
 	/* Free: migrate into the frame taken off the free lists. */
-	tpage = contig_spare_take(spare, target, 0, limit);
+	tpage = contig_spare_take(&cc->spare, target, 0, limit);
 	if (tpage)
-		return contig_queue_move(page, tpage, addr, why);
+		return contig_queue_move(cc, page, tpage, addr);
 	/* In a per-CPU list, or an occupant only migration can move away. */
-	if (!contig_batches_empty()) {
+	if (!contig_batches_empty(cc)) {
 		out = CONTIG_RETRY;
 		goto put;
 	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
-	return contig_fallback_outcome(rc, why);
+	return contig_fallback_outcome(rc, &cc->reason);
 put:
 	put_page(page);
 	return out;
@@ -1331,38 +1546,37 @@ put:
  * never undoes what a THP fault, khugepaged or MADV_COLLAPSE built.
  * The caller's reference on @folio is consumed.
  */
-static enum contig_outcome contig_move_large(struct folio *folio,
+static enum contig_outcome contig_move_large(struct contig_walk_control *cc,
+					     struct folio *folio,
 					     struct page *page, bool pmd_mapped,
-					     struct vm_area_struct *vma,
 					     unsigned long addr,
-					     unsigned long target,
-					     struct contig_spare *spare,
-					     unsigned long limit,
-					     const char **why)
+					     unsigned long target)
 {
-	unsigned long nr = folio_nr_pages(folio);
+	unsigned long limit = contig_target_end(cc->anchor, addr);
+	unsigned long nr = folio_nr_pages(folio), size = nr << PAGE_SHIFT;
 	unsigned int order = folio_order(folio);
 	enum contig_outcome out = CONTIG_SPLIT;
 	struct page *tpage;
 	int rc;
 
 	if (pmd_mapped ||
-	    (page == folio_page(folio, 0) && !folio_test_partially_mapped(folio) &&
-	     IS_ALIGNED(addr, nr << PAGE_SHIFT) && addr + (nr << PAGE_SHIFT) <= vma->vm_end)) {
+	    (page == folio_page(folio, 0) &&
+	     !folio_test_partially_mapped(folio) && IS_ALIGNED(addr, size) &&
+	     addr + size <= cc->vma->vm_end)) {
 		out = CONTIG_HOLE;
 		if (folio_maybe_dma_pinned(folio)) {
-			*why = "pinned";
+			cc->reason = CONTIG_R_PINNED;
 			goto put;
 		}
 		/* Whole, only within the segment: never into another's frames. */
 		if (page != folio_page(folio, 0) || !IS_ALIGNED(target, nr) ||
 		    target + nr > limit) {
-			*why = "large-folio";
+			cc->reason = CONTIG_R_LARGE_FOLIO;
 			goto put;
 		}
 		tpage = pfn_to_online_page(target);
 		if (!tpage) {
-			*why = "offline";
+			cc->reason = CONTIG_R_OFFLINE;
 			goto put;
 		}
 		if (!PageBuddy(tpage) && get_page_unless_zero(tpage)) {
@@ -1380,16 +1594,16 @@ static enum contig_outcome contig_move_large(struct folio *folio,
 			}
 		}
 		/* Free frames: migrate the folio into them whole. */
-		tpage = contig_spare_take(spare, target, order, limit);
+		tpage = contig_spare_take(&cc->spare, target, order, limit);
 		if (tpage)
-			return contig_queue_move(page, tpage, addr, why);
+			return contig_queue_move(cc, page, tpage, addr);
 		/* Else free them: their occupants migrate elsewhere first. */
 		rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
-		return contig_fallback_outcome(rc, why);
+		return contig_fallback_outcome(rc, &cc->reason);
 	}
 	/* Mapped here in part: split it and move its pages one by one. */
 	if (!folio_trylock(folio)) {
-		*why = "busy";
+		cc->reason = CONTIG_R_BUSY;
 		out = CONTIG_FAILED;
 		goto put;
 	}
@@ -1398,7 +1612,7 @@ static enum contig_outcome contig_move_large(struct folio *folio,
 	if (rc) {
 		bool pinned = folio_maybe_dma_pinned(folio);
 
-		*why = pinned ? "pinned" : "split-failed";
+		cc->reason = pinned ? CONTIG_R_PINNED : CONTIG_R_SPLIT_FAILED;
 		out = pinned ? CONTIG_HOLE : CONTIG_FAILED;
 		goto put;
 	}
@@ -1409,101 +1623,98 @@ put:
 }
 
 /*
- * Put the page mapped at @addr onto its target. *@nr_pages is set to the
- * pages the visit covered (0 after a split: visit @addr again).
+ * Put the page mapped at @addr onto its target. Sets cc->nr to the pages
+ * the visit covered (0: visit @addr again, after a split or the batches)
+ * and cc->pfn to the page's frame.
  */
-static enum contig_outcome contig_move_one(struct vm_area_struct *vma,
-					   struct contig_anchor *a,
-					   struct contig_spare *spare,
-					   unsigned long addr,
-					   unsigned long *nr_pages,
-					   unsigned long *pfn,
-					   const char **why)
+static enum contig_outcome contig_move_one(struct contig_walk_control *cc,
+					   unsigned long addr)
 {
+	struct vm_area_struct *vma = cc->vma;
+	unsigned long target = contig_target(cc->anchor, addr), rest;
 	enum contig_outcome out;
 	struct folio_walk fw;
 	struct folio *folio;
 	struct page *page;
-	unsigned long target = contig_target(a, addr);
 	bool pmd_mapped;
 
-	*nr_pages = 1;
+	cc->nr = 1;
 	folio = folio_walk_start(&fw, vma, addr, 0);
 	if (!folio) {
 		/* Maybe a page a waiting exchange has unmapped. */
-		if (contig_batches_empty())
+		if (contig_batches_empty(cc))
 			return CONTIG_ABSENT;
-		*nr_pages = 0;
+		cc->nr = 0;
 		return CONTIG_RETRY;
 	}
 	page = fw.page;
-	*pfn = page_to_pfn(page);
+	cc->pfn = page_to_pfn(page);
 	pmd_mapped = fw.level == FW_LEVEL_PMD;
-	if (pmd_mapped)
-		*nr_pages = min_t(unsigned long,
-				  folio_nr_pages(folio) - folio_page_idx(folio, page),
-				  (vma->vm_end - addr) >> PAGE_SHIFT);
-	if (page_to_pfn(page) == target) {
+	/* From @page, the rest of a large folio: one outcome for all. */
+	rest = min_t(unsigned long,
+		     folio_nr_pages(folio) - folio_page_idx(folio, page),
+		     (vma->vm_end - addr) >> PAGE_SHIFT);
+	if (cc->pfn == target) {
+		/* In place as a whole: a PMD maps one frame range. */
+		if (pmd_mapped)
+			cc->nr = rest;
 		folio_walk_end(&fw, vma);
 		return CONTIG_IN_PLACE;
 	}
 	/* Large folios move or split only with the batches empty. */
-	if (!contig_batches_empty() &&
-	    (folio_test_large(folio) || contig_queued(*pfn))) {
+	if (!contig_batches_empty(cc) &&
+	    (folio_test_large(folio) || contig_queued(cc, cc->pfn))) {
 		folio_walk_end(&fw, vma);
-		*nr_pages = 0;
+		cc->nr = 0;
 		return CONTIG_RETRY;
-	}
-	if (pmd_mapped) {
-		/* In place only as a whole: a PMD maps one frame range. */
-		*nr_pages = 1;
 	}
 	folio_get(folio);
 	folio_walk_end(&fw, vma);
 
 	/* The move functions consume the reference. */
 	if (folio_test_ksm(folio) || folio_is_zone_device(folio)) {
-		*why = "unsupported";
+		cc->reason = CONTIG_R_UNSUPPORTED;
 		out = CONTIG_HOLE;
 		folio_put(folio);
 	} else if (folio_test_large(folio)) {
-		/* The rest of the folio, from @page: one outcome for all. */
-		unsigned long rest = min_t(unsigned long,
-				folio_nr_pages(folio) - folio_page_idx(folio, page),
-				(vma->vm_end - addr) >> PAGE_SHIFT);
-
-		out = contig_move_large(folio, page, pmd_mapped, vma, addr, target,
-					spare, contig_target_end(a, addr), why);
+		out = contig_move_large(cc, folio, page, pmd_mapped, addr,
+					target);
 		/*
 		 * Split: visit its pages one by one. Failed or a hole: not
 		 * 511 more split attempts on the same pinned or busy THP.
 		 */
-		*nr_pages = out == CONTIG_SPLIT ? 0 : rest;
+		cc->nr = out == CONTIG_SPLIT ? 0 : rest;
 	} else {
-		out = contig_move_small(page, addr, target, spare,
-					contig_target_end(a, addr), why);
+		out = contig_move_small(cc, page, addr, target);
 		if (out == CONTIG_RETRY)
-			*nr_pages = 0;	/* run the batches, then visit again */
+			cc->nr = 0;	/* run the batches, then visit again */
 	}
 	return out;
 }
 
 /* A walk reached the end of the vma: decide what comes next. */
-static void contig_finish_walk(struct vm_area_struct *vma,
-			       struct contig_anchor *a)
+static void contig_finish_walk(struct contig_walk_control *cc)
 {
+	struct kcontigd_mm_slot *mm_slot = cc->mm_slot;
+	struct vm_area_struct *vma = cc->vma;
+	struct contig_anchor *a = cc->anchor;
 	unsigned long resident = a->walk.in_place + a->walk.holes +
 				 a->walk.failed;
+	struct contig_seg seg[CONTIG_MAX_SEGS];
+	enum contig_reason reason;
 	bool reanchor = false;
+	int nr_segs;
 
-	spin_lock(&contig_anchor_lock);
+	atomic_long_add(a->walk.in_place - a->in_place, &contig_pages_in_place);
+	spin_lock(&mm_slot->lock);
 	a->in_place = a->walk.in_place;
 	a->holes = a->walk.holes;
+	spin_unlock(&mm_slot->lock);
 	a->cursor = vma->vm_start;
 	if (!a->walk.failed && !a->walk.moved) {
 		/* Stable: everything in place or a hole. */
-		a->state = CONTIG_DONE;
-		a->reason = a->walk.holes ? "holes" : NULL;
+		contig_set_state(mm_slot, a, CONTIG_DONE, a->walk.holes ?
+				 CONTIG_R_HOLES : CONTIG_R_NONE);
 		a->next_check = kcontigd_full_scans + a->backoff;
 		a->backoff = min(a->backoff * 2, CONTIG_MAX_BACKOFF);
 		/* All in place: later holes get their re-anchors afresh. */
@@ -1513,14 +1724,13 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 		   a->reanchors < CONTIG_MAX_REANCHORS) {
 		reanchor = true;
 	} else {
-		a->state = CONTIG_WORKING;
+		contig_set_state(mm_slot, a, CONTIG_WORKING, CONTIG_R_NONE);
 		a->backoff = 1;
 	}
 	a->walk = (struct contig_walk){ };
-	spin_unlock(&contig_anchor_lock);
 
 	trace_kcontigd_vma_end(vma->vm_mm, vma->vm_start, a->in_place,
-			       a->holes, contig_state_names[a->state]);
+			       a->holes, a->state);
 	/* Once per time the vma gets all in place, not per maintenance walk. */
 	if (a->state != CONTIG_DONE || a->holes) {
 		a->counted_done = false;
@@ -1528,51 +1738,43 @@ static void contig_finish_walk(struct vm_area_struct *vma,
 		a->counted_done = true;
 		count_vm_event(CONTIG_VMAS_DONE);
 	}
+	if (!reanchor)
+		return;
 
-	if (reanchor) {
-		struct contig_seg seg[CONTIG_MAX_SEGS];
-		const char *reason;
-		int nr_segs;
-
-		spin_lock(&contig_anchor_lock);
-		a->reanchors++;
-		spin_unlock(&contig_anchor_lock);
-		/* The old range is still taken: the new one lies elsewhere. */
-		nr_segs = kcontigd_choose_anchor(vma, seg, &reason);
-		if (nr_segs > 0 &&
-		    !contig_install_anchor(vma, a, seg, nr_segs)) {
-			WRITE_ONCE(kcontigd_reanchors, kcontigd_reanchors + 1);
-			count_vm_event(CONTIG_REANCHORS);
-		} else {
-			spin_lock(&contig_anchor_lock);
-			a->state = CONTIG_DONE;
-			a->reason = "holes";
-			a->next_check = kcontigd_full_scans + a->backoff;
-			spin_unlock(&contig_anchor_lock);
-		}
+	a->reanchors++;
+	/* The old range is still taken: the new one lies elsewhere. */
+	nr_segs = contig_choose_anchor(vma, seg, &reason);
+	if (nr_segs > 0 &&
+	    !contig_install_anchor(mm_slot, vma, a, seg, nr_segs)) {
+		WRITE_ONCE(kcontigd_reanchors, kcontigd_reanchors + 1);
+		count_vm_event(CONTIG_REANCHORS);
+	} else {
+		contig_set_state(mm_slot, a, CONTIG_DONE, CONTIG_R_HOLES);
+		a->next_check = kcontigd_full_scans + a->backoff;
 	}
 }
 
 /* Count the outcome of moving the @nr pages at @addr, from frame @pfn. */
-static void contig_account(struct vm_area_struct *vma, struct contig_anchor *a,
-			   unsigned long addr, unsigned long pfn,
-			   enum contig_outcome out, unsigned long nr,
-			   const char *why, unsigned long *moved)
+static void contig_account(struct contig_walk_control *cc, unsigned long addr,
+			   unsigned long pfn, enum contig_outcome out,
+			   unsigned long nr, enum contig_reason why)
 {
+	struct contig_anchor *a = cc->anchor;
+
 	switch (out) {
 	case CONTIG_ABSENT:
 	case CONTIG_QUEUED:	/* counted when the batch runs */
 	case CONTIG_RETRY:
-		break;
+		return;
 	case CONTIG_IN_PLACE:
 		a->walk.in_place += nr;
 		count_vm_events(CONTIG_PAGES_IN_PLACE, nr);
-		break;
+		return;
 	case CONTIG_EXCHANGED:
 	case CONTIG_MIGRATED:
 		a->walk.in_place += nr;
 		a->walk.moved += nr;
-		*moved += nr;
+		cc->moved += nr;
 		if (out == CONTIG_EXCHANGED) {
 			WRITE_ONCE(kcontigd_pages_exchanged,
 				   kcontigd_pages_exchanged + nr);
@@ -1585,73 +1787,72 @@ static void contig_account(struct vm_area_struct *vma, struct contig_anchor *a,
 		break;
 	case CONTIG_SPLIT:
 		a->walk.moved++;	/* progress: visit again */
-		*moved += 1;
+		cc->moved++;
 		break;
 	case CONTIG_HOLE:
 		a->walk.holes += nr;
 		break;
 	case CONTIG_FAILED:
 		a->walk.failed += nr;
-		WRITE_ONCE(kcontigd_pages_failed,
-			   kcontigd_pages_failed + nr);
+		WRITE_ONCE(kcontigd_pages_failed, kcontigd_pages_failed + nr);
 		count_vm_events(CONTIG_PAGES_FAILED, nr);
 		break;
 	}
-	if (out != CONTIG_IN_PLACE && out != CONTIG_ABSENT &&
-	    out != CONTIG_QUEUED && out != CONTIG_RETRY)
-		trace_kcontigd_page(vma->vm_mm, vma->vm_start, addr,
-				    pfn, contig_target(a, addr),
-				    contig_outcome_names[out],
-				    why ? why : "");
+	trace_kcontigd_page(cc->vma->vm_mm, cc->vma->vm_start, addr, pfn,
+			    contig_target(a, addr), out, why);
 }
 
 /*
- * Finish the exchanges waiting in contig_xbatch, then migrate the pages
- * queued in contig_moves, and count the outcomes.
+ * Finish the exchanges waiting in cc->xbatch, then migrate the pages
+ * queued in cc->moves, and count the outcomes.
  */
-static void contig_batches_run(struct vm_area_struct *vma,
-			       struct contig_anchor *a, unsigned long *moved)
+static void contig_batches_run(struct contig_walk_control *cc)
 {
-	unsigned int i, nr = exchange_batch_nr(contig_xbatch);
+	unsigned int i, nr = exchange_batch_nr(cc->xbatch);
 	enum contig_outcome out;
-	const char *why;
+	enum contig_reason why;
 
-	exchange_batch_run(contig_xbatch, contig_xrc);
+	exchange_batch_run(cc->xbatch, cc->xrc);
 	for (i = 0; i < nr; i++) {
-		why = NULL;
-		out = contig_exchange_outcome(contig_xrc[i], &why);
-		contig_account(vma, a, contig_xaddr[i], contig_xpfn[i], out, 1,
-			       why, moved);
+		why = CONTIG_R_NONE;
+		out = contig_exchange_outcome(cc->xrc[i], &why);
+		contig_account(cc, cc->xaddr[i], cc->xpfn[i], out, 1, why);
 	}
 
-	nr = contig_moves->nr;
+	nr = cc->moves->nr;
 	if (!nr)
 		return;
-	exchange_move_run(contig_moves, MIGRATE_SYNC_LIGHT);
+	exchange_move_run(cc->moves, MIGRATE_SYNC_LIGHT);
 	for (i = 0; i < nr; i++) {
-		struct exchange_move *m = &contig_moves->move[i];
+		struct exchange_move *m = &cc->moves->move[i];
 
-		contig_account(vma, a, contig_moves_addr[i], m->src_pfn,
+		contig_account(cc, cc->moves_addr[i], m->src_pfn,
 			       m->done ? CONTIG_MIGRATED : CONTIG_FAILED,
-			       m->nr, m->done ? NULL : "busy",
-			       moved);
+			       m->nr, m->done ? CONTIG_R_NONE : CONTIG_R_BUSY);
 	}
 }
 
-/*
- * Work on one vma for at most @budget page visits. Returns the visits
- * made; *@moved counts the pages that moved.
- */
-static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
-					 struct contig_anchor *a,
-					 unsigned long budget,
-					 unsigned long deadline,
-					 unsigned long *moved)
+/* Should the walk stop here, to resume at the same place next pass? */
+static bool contig_walk_yield(struct contig_walk_control *cc,
+			      unsigned long visits)
 {
-	unsigned long addr, next, visits = 0, nr, pfn = 0;
-	struct contig_spare spare = { };
+	/* Let writers and other mms in. */
+	return visits >= cc->budget || kthread_should_stop() ||
+	       mmap_lock_is_contended(cc->vma->vm_mm) ||
+	       time_after(jiffies, cc->deadline);
+}
+
+/*
+ * Work on the vma cc->vma with anchor cc->anchor for at most cc->budget
+ * page visits. Returns the visits made.
+ */
+static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
+{
+	struct kcontigd_mm_slot *mm_slot = cc->mm_slot;
+	struct vm_area_struct *vma = cc->vma;
+	struct contig_anchor *a = cc->anchor;
+	unsigned long addr, next, visits = 0;
 	enum contig_outcome out;
-	const char *why;
 
 	/*
 	 * KSM is to merge this vma's pages into shared ones, which stay where
@@ -1660,11 +1861,12 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 	 */
 	if (vma->vm_flags & VM_MERGEABLE) {
 		if (a->state != CONTIG_BLOCKED)
-			contig_set_state(a, CONTIG_BLOCKED, "ksm");
+			contig_set_state(mm_slot, a, CONTIG_BLOCKED,
+					 CONTIG_R_KSM);
 		return 1;
 	}
 	if (a->anchored && a->state == CONTIG_BLOCKED)
-		contig_set_state(a, CONTIG_WORKING, NULL);
+		contig_set_state(mm_slot, a, CONTIG_WORKING, CONTIG_R_NONE);
 	if (!a->anchored) {
 		/*
 		 * Retry a blocked vma CONTIG_MAX_BACKOFF passes after it was
@@ -1674,7 +1876,7 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 		if (a->state == CONTIG_BLOCKED &&
 		    time_before(kcontigd_full_scans, a->next_check))
 			return 1;
-		if (contig_anchor_vma(vma, a))
+		if (contig_anchor_vma(mm_slot, vma, a))
 			return 1;
 	}
 	/* A maintenance walk of a done vma: it stays done until it finds work. */
@@ -1685,71 +1887,77 @@ static unsigned long kcontigd_defrag_vma(struct vm_area_struct *vma,
 		trace_kcontigd_vma_start(vma->vm_mm, vma->vm_start,
 					 a->seg[0].pfn, a->reanchors);
 
-	for (addr = a->cursor; addr < vma->vm_end && visits < budget;
-	     addr += nr << PAGE_SHIFT) {
-		/* Let writers and other mms in: resume here next pass. */
-		if (kthread_should_stop() || mmap_lock_is_contended(vma->vm_mm) ||
-		    time_after(jiffies, deadline))
-			break;
-		why = NULL;
-		out = contig_move_one(vma, a, &spare, addr, &nr, &pfn, &why);
-		visits += max(nr, 1UL);
-		contig_account(vma, a, addr, pfn, out, nr, why, moved);
+	cc->spare = (struct contig_spare){ };
+	for (addr = a->cursor; addr < vma->vm_end &&
+	     !contig_walk_yield(cc, visits); addr += cc->nr << PAGE_SHIFT) {
+		cc->reason = CONTIG_R_NONE;
+		out = contig_move_one(cc, addr);
+		visits += max(cc->nr, 1UL);
+		contig_account(cc, addr, cc->pfn, out, cc->nr, cc->reason);
 		/*
 		 * Run the batches when asked to, when one is full, or when
 		 * they hold the next target.
 		 */
-		next = addr + (nr << PAGE_SHIFT);
+		next = addr + (cc->nr << PAGE_SHIFT);
 		if (out == CONTIG_RETRY ||
-		    contig_moves->nr >= READ_ONCE(contig_batch) ||
-		    exchange_batch_nr(contig_xbatch) >= READ_ONCE(contig_batch) ||
-		    (next < vma->vm_end && contig_queued(contig_target(a, next))))
-			contig_batches_run(vma, a, moved);
+		    cc->moves->nr >= READ_ONCE(contig_batch) ||
+		    exchange_batch_nr(cc->xbatch) >= READ_ONCE(contig_batch) ||
+		    (next < vma->vm_end && contig_queued(cc, contig_target(a, next))))
+			contig_batches_run(cc);
 		cond_resched();
 	}
-	contig_batches_run(vma, a, moved);
-	contig_spare_release(&spare, spare.end);
+	contig_batches_run(cc);
+	contig_spare_release(&cc->spare, cc->spare.end);
 	if (a->state == CONTIG_DONE && (a->walk.moved || a->walk.failed))
-		contig_set_state(a, CONTIG_WORKING, NULL);
+		contig_set_state(mm_slot, a, CONTIG_WORKING, CONTIG_R_NONE);
 	a->cursor = addr;
 	if (addr >= vma->vm_end)
-		contig_finish_walk(vma, a);
+		contig_finish_walk(cc);
 	return visits;
 }
 
 /*
- * Visit one registered mm; the caller holds an mm_users reference. Every
- * VM_CONTIG vma is matched with its anchor (created if new); anchors whose
- * vma is gone or changed are dropped. Returns the pages moved; *@budget is
- * what remains of the pass's page visits.
+ * Visit the mm of @mm_slot; the caller holds an mm_users reference. Every
+ * VM_CONTIG vma is matched with its anchor (see contig_match_anchors()),
+ * then walked within the pass's budget and the mmap lock hold time.
+ * Returns the pages moved.
  */
-static unsigned long kcontigd_scan_mm(struct mm_struct *mm,
-				      unsigned long *budget)
+static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
+				      struct kcontigd_mm_slot *mm_slot)
 {
-	unsigned long generation = kcontigd_full_scans + 1, moved = 0, used;
-	unsigned long deadline = jiffies + msecs_to_jiffies(CONTIG_LOCK_HOLD_MS);
+	unsigned long generation = kcontigd_full_scans + 1, used;
+	struct mm_struct *mm = mm_slot->slot.mm;
 	struct kcontigd_mm_slot *unused = NULL;
 	struct vm_area_struct *vma;
 	struct contig_anchor *a;
 	struct vma_iterator vmi;
-	unsigned int nr_vmas = 0;
+	unsigned int nr_vmas;
+
+	cc->mm_slot = mm_slot;
+	cc->budget = READ_ONCE(kcontigd_pages_to_scan);
+	cc->deadline = jiffies + msecs_to_jiffies(CONTIG_LOCK_HOLD_MS);
+	cc->moved = 0;
 
 	mmap_read_lock(mm);
+	nr_vmas = contig_match_anchors(mm_slot, generation);
 	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
 		if (!(vma->vm_flags & VM_CONTIG))
 			continue;
-		nr_vmas++;
-		a = contig_anchor_get(vma, generation);
-		if (!a || !*budget || kthread_should_stop() ||
-		    time_after(jiffies, deadline))
+		if (!cc->budget || kthread_should_stop() ||
+		    time_after(jiffies, cc->deadline))
+			break;
+		spin_lock(&mm_slot->lock);
+		a = contig_anchor_find(mm_slot, vma->vm_start, vma->vm_end);
+		spin_unlock(&mm_slot->lock);
+		if (!a)
 			continue;
-		used = kcontigd_defrag_vma(vma, a, *budget, deadline, &moved);
-		*budget -= min(used, *budget);
+		cc->vma = vma;
+		cc->anchor = a;
+		used = contig_defrag_vma(cc);
+		cc->budget -= min(used, cc->budget);
 	}
 	trace_kcontigd_scan_mm(mm, nr_vmas);
-	/* Anchors of vmas unmapped, moved, resized or un-advised. */
-	contig_drop_anchors(mm, generation);
 
 	/* Under the read lock: madvise() cannot register concurrently. */
 	if (!nr_vmas) {
@@ -1761,37 +1969,27 @@ static unsigned long kcontigd_scan_mm(struct mm_struct *mm,
 	}
 	mmap_read_unlock(mm);
 
-	if (unused) {
-		contig_drop_anchors(mm, 0);
+	if (unused)
 		kcontigd_free_slot(unused);
-	}
-	return moved;
+	cc->vma = NULL;
+	cc->anchor = NULL;
+	return cc->moved;
 }
 
 /* Is some anchored vma still being worked on? */
 static bool kcontigd_has_work(void)
 {
-	struct contig_anchor *a;
-	bool work = false;
-
-	spin_lock(&contig_anchor_lock);
-	list_for_each_entry(a, &contig_anchors, list) {
-		if (a->state == CONTIG_WORKING || a->state == CONTIG_PENDING) {
-			work = true;
-			break;
-		}
-	}
-	spin_unlock(&contig_anchor_lock);
-	return work;
+	return atomic_long_read(&contig_nr_busy) > 0;
 }
 
 /*
  * One full pass over the mms registered when it starts, each with a budget
  * of pages_to_scan page visits. Returns the pages moved.
  */
-static unsigned long kcontigd_do_scan(void)
+static unsigned long kcontigd_do_scan(struct contig_walk_control *cc)
 {
-	unsigned long moved = 0, budget;
+	struct kcontigd_mm_slot *mm_slot;
+	unsigned long moved = 0;
 	unsigned int nr;
 
 	spin_lock(&kcontigd_mm_lock);
@@ -1804,12 +2002,11 @@ static unsigned long kcontigd_do_scan(void)
 		/* A pass over many mms can outlast the freezer's timeout. */
 		if (try_to_freeze())
 			continue;
-		mm = kcontigd_next_mm();
-
-		if (!mm)
+		mm_slot = kcontigd_next_mm();
+		if (!mm_slot)
 			break;
-		budget = READ_ONCE(kcontigd_pages_to_scan);
-		moved += kcontigd_scan_mm(mm, &budget);
+		mm = mm_slot->slot.mm;
+		moved += kcontigd_scan_mm(cc, mm_slot);
 		mmput(mm);
 		cond_resched();
 	}
@@ -1839,8 +2036,11 @@ static void kcontigd_wait_work(void)
 	trace_kcontigd_wake(kcontigd_full_scans);
 }
 
-static int kcontigd(void *none)
+/* The thread; @data is its struct contig_walk_control. */
+static int kcontigd(void *data)
 {
+	struct contig_walk_control *cc = data;
+
 	set_freezable();
 	set_user_nice(current, MAX_NICE);
 
@@ -1849,7 +2049,7 @@ static int kcontigd(void *none)
 
 		WRITE_ONCE(kcontigd_wake_pending, false);
 		if (kcontigd_has_mms())
-			moved = kcontigd_do_scan();
+			moved = kcontigd_do_scan(cc);
 		/* Making progress: go on. No progress or nothing to do: sleep. */
 		if (moved && kcontigd_has_work()) {
 			try_to_freeze();
@@ -1868,16 +2068,24 @@ static int kcontigd_start_stop_locked(void)
 
 	lockdep_assert_held(&kcontigd_start_stop_lock);
 	if (kcontigd_enabled && !kcontigd_thread) {
-		thread = kthread_run(kcontigd, NULL, "kcontigd");
+		/* The thread may be stopped before it runs: the cc is ours. */
+		kcontigd_cc = contig_walk_control_alloc();
+		if (!kcontigd_cc)
+			return -ENOMEM;
+		thread = kthread_run(kcontigd, kcontigd_cc, "kcontigd");
 		if (IS_ERR(thread)) {
 			pr_err("cannot start the kcontigd thread: %ld\n",
 			       PTR_ERR(thread));
+			contig_walk_control_free(kcontigd_cc);
+			kcontigd_cc = NULL;
 			return PTR_ERR(thread);
 		}
 		kcontigd_thread = thread;
 	} else if (!kcontigd_enabled && kcontigd_thread) {
 		kthread_stop(kcontigd_thread);
 		kcontigd_thread = NULL;
+		contig_walk_control_free(kcontigd_cc);
+		kcontigd_cc = NULL;
 	}
 	return 0;
 }
@@ -1901,25 +2109,34 @@ static int kcontigd_set_enabled(bool enable)
 static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 			    bool show_anchor)
 {
-	struct contig_stats st = { };
+	enum contig_reason reason = CONTIG_R_NONE;
 	enum contig_state state = CONTIG_PENDING;
+	struct kcontigd_mm_slot *mm_slot;
 	unsigned long holes = 0, r99 = 0;
-	const char *reason = NULL;
+	struct contig_stats st = { };
 	struct contig_anchor *a;
+	struct mm_slot *slot;
 	unsigned int i;
 
-	spin_lock(&contig_anchor_lock);
-	a = contig_anchor_find(vma->vm_mm, vma->vm_start, vma->vm_end);
-	if (a) {
-		state = a->state;
-		reason = a->reason;
-		holes = a->holes;
-		if (a->anchored) {
-			st.nr_segs = a->nr_segs;
-			memcpy(st.seg, a->seg, sizeof(st.seg));
+	/* kcontigd_mm_lock: the slot stays linked while we look. */
+	spin_lock(&kcontigd_mm_lock);
+	slot = mm_slot_lookup(kcontigd_mm_slots_hash, vma->vm_mm);
+	if (slot) {
+		mm_slot = mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
+		spin_lock(&mm_slot->lock);
+		a = contig_anchor_find(mm_slot, vma->vm_start, vma->vm_end);
+		if (a) {
+			state = a->state;
+			reason = a->reason;
+			holes = a->holes;
+			if (a->anchored) {
+				st.nr_segs = a->nr_segs;
+				memcpy(st.seg, a->seg, sizeof(st.seg));
+			}
 		}
+		spin_unlock(&mm_slot->lock);
 	}
-	spin_unlock(&contig_anchor_lock);
+	spin_unlock(&kcontigd_mm_lock);
 
 	/* Count the runs, then walk again to collect their lengths for R99. */
 	walk_page_range_vma(vma, vma->vm_start, vma->vm_end,
@@ -1945,8 +2162,8 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 	seq_printf(m, "%lx-%lx state=%s resident=%lu in_place=%lu runs=%lu largest=%lu r99=%lu holes=%lu",
 		   vma->vm_start, vma->vm_end, contig_state_names[state],
 		   st.resident, st.in_place, st.runs, st.largest, r99, holes);
-	if (reason)
-		seq_printf(m, " reason=%s", reason);
+	if (reason != CONTIG_R_NONE)
+		seq_printf(m, " reason=%s", contig_reason_names[reason]);
 	if (show_anchor) {
 		for (i = 0; i < st.nr_segs; i++)
 			seq_printf(m, "%s0x%lx:0x%lx", i ? "," : " anchor=",
@@ -2080,14 +2297,8 @@ KCONTIGD_COUNTER_ATTR(anchored_pages, READ_ONCE(contig_anchored_pages));
 static ssize_t pages_in_place_show(struct kobject *kobj,
 				   struct kobj_attribute *attr, char *buf)
 {
-	unsigned long sum = 0;
-	struct contig_anchor *a;
-
-	spin_lock(&contig_anchor_lock);
-	list_for_each_entry(a, &contig_anchors, list)
-		sum += a->in_place;
-	spin_unlock(&contig_anchor_lock);
-	return sysfs_emit(buf, "%lu\n", sum);
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&contig_pages_in_place));
 }
 
 static struct kobj_attribute pages_in_place_attr = __ATTR_RO(pages_in_place);
@@ -2184,9 +2395,9 @@ static int __init kcontigd_init(void)
 {
 	int err;
 
-	kcontigd_slot_cache = KMEM_CACHE(kcontigd_mm_slot, 0);
-	contig_xbatch = exchange_batch_alloc(CONTIG_BATCH);
-	if (!kcontigd_slot_cache || !contig_xbatch)
+	/* Charged to the memcg of the process that asks (madvise). */
+	kcontigd_slot_cache = KMEM_CACHE(kcontigd_mm_slot, SLAB_ACCOUNT);
+	if (!kcontigd_slot_cache)
 		return -ENOMEM;
 
 	err = kcontigd_sysfs_init();

@@ -68,6 +68,7 @@ unsigned int exchange_move_run(struct exchange_moves *mv,
 
 struct exchange_batch;
 struct exchange_batch *exchange_batch_alloc(unsigned int max);
+void exchange_batch_free(struct exchange_batch *eb);
 unsigned int exchange_batch_nr(struct exchange_batch *eb);
 bool exchange_batch_holds(struct exchange_batch *eb, unsigned long pfn);
 int exchange_batch_add(struct exchange_batch *eb, struct page *pa,

@@ -239,6 +239,65 @@ static void contig_cut_test(struct kunit *test)
 	}
 }
 
+/*
+ * A vma split, shrunk or merged inherits the targets its pages had: the
+ * pieces of a split are sub-ranges, a merge of pieces that continue each
+ * other in both spaces is one segment again, and a vma the old segments
+ * do not cover (grown, or more than CONTIG_MAX_SEGS pieces) inherits
+ * nothing.
+ */
+static void contig_segs_inherit_test(struct kunit *test)
+{
+	const struct contig_seg one = { .vpn = 0x1000, .pfn = 0x80000,
+					.nr = 0x4000 };
+	const struct contig_seg two[] = {
+		{ .vpn = 0x1000, .pfn = 0x80000, .nr = 0x200 },
+		{ .vpn = 0x1200, .pfn = 0x30000, .nr = 0x200 },
+	};
+	const struct contig_seg pieces[] = {	/* a split in three */
+		{ .vpn = 0x1000, .pfn = 0x80000, .nr = 0x2003 },
+		{ .vpn = 0x3003, .pfn = 0x82003, .nr = 1 },
+		{ .vpn = 0x3004, .pfn = 0x82004, .nr = 0x1ffc },
+	};
+	const struct contig_seg many[] = {
+		{ .vpn = 0x10, .pfn = 0x100, .nr = 1 },
+		{ .vpn = 0x11, .pfn = 0x300, .nr = 1 },
+		{ .vpn = 0x12, .pfn = 0x500, .nr = 1 },
+		{ .vpn = 0x13, .pfn = 0x700, .nr = 1 },
+		{ .vpn = 0x14, .pfn = 0x900, .nr = 1 },
+	};
+	struct contig_seg seg[CONTIG_MAX_SEGS];
+
+	/* The middle page of a split, and the piece after it. */
+	KUNIT_ASSERT_EQ(test, contig_segs_inherit(&one, 1, 0x3003, 1, seg), 1U);
+	KUNIT_EXPECT_EQ(test, seg[0].pfn, 0x82003UL);
+	KUNIT_EXPECT_EQ(test, seg[0].nr, 1UL);
+	KUNIT_ASSERT_EQ(test, contig_segs_inherit(&one, 1, 0x3004, 0x1ffc, seg),
+			1U);
+	KUNIT_EXPECT_EQ(test, seg[0].vpn, 0x3004UL);
+	KUNIT_EXPECT_EQ(test, seg[0].pfn, 0x82004UL);
+	/* Merged back: one segment, as before the split. */
+	KUNIT_ASSERT_EQ(test, contig_segs_inherit(pieces, 3, 0x1000, 0x4000, seg),
+			1U);
+	KUNIT_EXPECT_EQ(test, seg[0].pfn, 0x80000UL);
+	KUNIT_EXPECT_EQ(test, seg[0].nr, 0x4000UL);
+	/* Across two segments that do not continue each other: two. */
+	KUNIT_ASSERT_EQ(test, contig_segs_inherit(two, 2, 0x1100, 0x200, seg), 2U);
+	KUNIT_EXPECT_EQ(test, seg[0].nr, 0x100UL);
+	KUNIT_EXPECT_EQ(test, seg[1].vpn, 0x1200UL);
+	KUNIT_EXPECT_EQ(test, seg[1].pfn, 0x30000UL);
+	KUNIT_EXPECT_EQ(test, seg[1].nr, 0x100UL);
+	/* Grown past the old anchor, or before it: nothing. */
+	KUNIT_EXPECT_EQ(test, contig_segs_inherit(&one, 1, 0x1000, 0x4001, seg),
+			0U);
+	KUNIT_EXPECT_EQ(test, contig_segs_inherit(&one, 1, 0xfff, 2, seg), 0U);
+	KUNIT_EXPECT_EQ(test, contig_segs_inherit(NULL, 0, 0x1000, 1, seg), 0U);
+	/* More pieces than an anchor holds: nothing; as many: all. */
+	KUNIT_EXPECT_EQ(test, contig_segs_inherit(many, 5, 0x10, 5, seg), 0U);
+	KUNIT_EXPECT_EQ(test, contig_segs_inherit(many, 5, 0x10, 4, seg),
+			(unsigned int)CONTIG_MAX_SEGS);
+}
+
 static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_stats_test_empty),
 	KUNIT_CASE(contig_stats_test_one_run),
@@ -252,6 +311,7 @@ static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_target_segments_test),
 	KUNIT_CASE(contig_first_candidate_test),
 	KUNIT_CASE(contig_cut_test),
+	KUNIT_CASE(contig_segs_inherit_test),
 	{},
 };
 

@@ -7,6 +7,69 @@
 
 #include <linux/tracepoint.h>
 
+/*
+ * The state of a VM_CONTIG vma, the outcome of one page visit and the
+ * reason for a state or an outcome: enums for mm/mem_defrag.c, names for
+ * /proc/<pid>/contig and for __print_symbolic().
+ */
+#define CONTIG_STATES						\
+	EM(CONTIG_PENDING,	"pending")	/* no anchor yet */	\
+	EM(CONTIG_WORKING,	"working")	/* pages moving */	\
+	EM(CONTIG_DONE,		"done")		/* nothing to move */	\
+	EMe(CONTIG_BLOCKED,	"blocked")	/* see the reason */
+
+#define CONTIG_OUTCOMES						\
+	EM(CONTIG_ABSENT,	"absent")	/* nothing mapped */	\
+	EM(CONTIG_IN_PLACE,	"in_place")				\
+	EM(CONTIG_EXCHANGED,	"exchanged")				\
+	EM(CONTIG_MIGRATED,	"migrated")				\
+	EM(CONTIG_QUEUED,	"queued")	/* waits in a batch */	\
+	EM(CONTIG_RETRY,	"retry")	/* run the batches first */ \
+	EM(CONTIG_SPLIT,	"split")	/* visit its pages again */ \
+	EM(CONTIG_HOLE,		"hole")		/* cannot go there */	\
+	EMe(CONTIG_FAILED,	"failed")	/* transient */
+
+#define CONTIG_REASONS						\
+	EM(CONTIG_R_NONE,		"none")				\
+	EM(CONTIG_R_LARGER_THAN_ZONE,	"larger-than-zone")		\
+	EM(CONTIG_R_NO_FREE_RANGE,	"no-free-range")		\
+	EM(CONTIG_R_ANCHOR_LIMIT,	"anchor-limit")			\
+	EM(CONTIG_R_KSM,		"ksm")				\
+	EM(CONTIG_R_HOLES,		"holes")			\
+	EM(CONTIG_R_BUSY,		"busy")				\
+	EM(CONTIG_R_PINNED,		"pinned")			\
+	EM(CONTIG_R_TARGET_PINNED,	"target-pinned")		\
+	EM(CONTIG_R_MLOCKED,		"mlocked")			\
+	EM(CONTIG_R_HWPOISON,		"hwpoison")			\
+	EM(CONTIG_R_UNMOVABLE,		"unmovable")			\
+	EM(CONTIG_R_OFFLINE,		"offline")			\
+	EM(CONTIG_R_LARGE_FOLIO,	"large-folio")			\
+	EM(CONTIG_R_SPLIT_FAILED,	"split-failed")			\
+	EMe(CONTIG_R_UNSUPPORTED,	"unsupported")
+
+#ifndef __KCONTIGD_DECLARE_TRACE_ENUMS_ONCE_ONLY
+#define __KCONTIGD_DECLARE_TRACE_ENUMS_ONCE_ONLY
+#undef EM
+#undef EMe
+#define EM(a, b)	a,
+#define EMe(a, b)	a
+enum contig_state { CONTIG_STATES };
+enum contig_outcome { CONTIG_OUTCOMES };
+enum contig_reason { CONTIG_REASONS };
+#endif
+
+#undef EM
+#undef EMe
+#define EM(a, b)	TRACE_DEFINE_ENUM(a);
+#define EMe(a, b)	TRACE_DEFINE_ENUM(a);
+CONTIG_STATES
+CONTIG_OUTCOMES
+CONTIG_REASONS
+#undef EM
+#undef EMe
+#define EM(a, b)	{ a, b },
+#define EMe(a, b)	{ a, b }
+
 /* A range was advised with MADV_CONTIG or MADV_NOCONTIG. */
 TRACE_EVENT(kcontigd_madvise,
 	TP_PROTO(struct mm_struct *mm, unsigned long start, unsigned long end,
@@ -117,20 +180,42 @@ TRACE_EVENT(kcontigd_anchor,
 /* No anchor could be found for a vma. */
 TRACE_EVENT(kcontigd_blocked,
 	TP_PROTO(struct mm_struct *mm, unsigned long vm_start,
-		 const char *reason),
+		 enum contig_reason reason),
 	TP_ARGS(mm, vm_start, reason),
 	TP_STRUCT__entry(
 		__field(struct mm_struct *, mm)
 		__field(unsigned long, vm_start)
-		__string(reason, reason)
+		__field(int, reason)
 	),
 	TP_fast_assign(
 		__entry->mm = mm;
 		__entry->vm_start = vm_start;
-		__assign_str(reason);
+		__entry->reason = reason;
 	),
 	TP_printk("mm=%p vma_start=%lx reason=%s", __entry->mm,
-		  __entry->vm_start, __get_str(reason))
+		  __entry->vm_start,
+		  __print_symbolic(__entry->reason, CONTIG_REASONS))
+);
+
+/* A vma split, shrunk or merged inherited its anchor from the old ones. */
+TRACE_EVENT(kcontigd_inherit,
+	TP_PROTO(struct mm_struct *mm, unsigned long vm_start,
+		 unsigned long vm_end, unsigned int nr_segs),
+	TP_ARGS(mm, vm_start, vm_end, nr_segs),
+	TP_STRUCT__entry(
+		__field(struct mm_struct *, mm)
+		__field(unsigned long, vm_start)
+		__field(unsigned long, vm_end)
+		__field(unsigned int, nr_segs)
+	),
+	TP_fast_assign(
+		__entry->mm = mm;
+		__entry->vm_start = vm_start;
+		__entry->vm_end = vm_end;
+		__entry->nr_segs = nr_segs;
+	),
+	TP_printk("mm=%p vma=%lx-%lx nr_segs=%u", __entry->mm,
+		  __entry->vm_start, __entry->vm_end, __entry->nr_segs)
 );
 
 /* A walk over a vma starts. */
@@ -159,32 +244,33 @@ TRACE_EVENT(kcontigd_vma_start,
 TRACE_EVENT(kcontigd_vma_end,
 	TP_PROTO(struct mm_struct *mm, unsigned long vm_start,
 		 unsigned long in_place, unsigned long holes,
-		 const char *state),
+		 enum contig_state state),
 	TP_ARGS(mm, vm_start, in_place, holes, state),
 	TP_STRUCT__entry(
 		__field(struct mm_struct *, mm)
 		__field(unsigned long, vm_start)
 		__field(unsigned long, in_place)
 		__field(unsigned long, holes)
-		__string(state, state)
+		__field(int, state)
 	),
 	TP_fast_assign(
 		__entry->mm = mm;
 		__entry->vm_start = vm_start;
 		__entry->in_place = in_place;
 		__entry->holes = holes;
-		__assign_str(state);
+		__entry->state = state;
 	),
 	TP_printk("mm=%p vma_start=%lx in_place=%lu holes=%lu state=%s",
 		  __entry->mm, __entry->vm_start, __entry->in_place,
-		  __entry->holes, __get_str(state))
+		  __entry->holes,
+		  __print_symbolic(__entry->state, CONTIG_STATES))
 );
 
 /* One page that was not in place: what kcontigd did with it. */
 TRACE_EVENT(kcontigd_page,
 	TP_PROTO(struct mm_struct *mm, unsigned long vma_start,
 		 unsigned long addr, unsigned long pfn, unsigned long target_pfn,
-		 const char *outcome, const char *reason),
+		 enum contig_outcome outcome, enum contig_reason reason),
 	TP_ARGS(mm, vma_start, addr, pfn, target_pfn, outcome, reason),
 	TP_STRUCT__entry(
 		__field(struct mm_struct *, mm)
@@ -192,8 +278,8 @@ TRACE_EVENT(kcontigd_page,
 		__field(unsigned long, addr)
 		__field(unsigned long, pfn)
 		__field(unsigned long, target_pfn)
-		__string(outcome, outcome)
-		__string(reason, reason)
+		__field(int, outcome)
+		__field(int, reason)
 	),
 	TP_fast_assign(
 		__entry->mm = mm;
@@ -201,56 +287,14 @@ TRACE_EVENT(kcontigd_page,
 		__entry->addr = addr;
 		__entry->pfn = pfn;
 		__entry->target_pfn = target_pfn;
-		__assign_str(outcome);
-		__assign_str(reason);
+		__entry->outcome = outcome;
+		__entry->reason = reason;
 	),
 	TP_printk("mm=%p vma_start=%lx addr=%lx pfn=0x%lx target_pfn=0x%lx outcome=%s reason=%s",
 		  __entry->mm, __entry->vma_start, __entry->addr, __entry->pfn,
-		  __entry->target_pfn, __get_str(outcome), __get_str(reason))
-);
-
-/* exchange_folios() or exchange_pages() returned @result (0 or -errno). */
-TRACE_EVENT(kcontigd_exchange,
-	TP_PROTO(unsigned long pfn_a, unsigned long pfn_b, unsigned int order,
-		 int result),
-	TP_ARGS(pfn_a, pfn_b, order, result),
-	TP_STRUCT__entry(
-		__field(unsigned long, pfn_a)
-		__field(unsigned long, pfn_b)
-		__field(unsigned int, order)
-		__field(int, result)
-	),
-	TP_fast_assign(
-		__entry->pfn_a = pfn_a;
-		__entry->pfn_b = pfn_b;
-		__entry->order = order;
-		__entry->result = result;
-	),
-	TP_printk("pfn_a=0x%lx pfn_b=0x%lx order=%u result=%d",
-		  __entry->pfn_a, __entry->pfn_b, __entry->order,
-		  __entry->result)
-);
-
-/* exchange_fallback_migrate() moved (or failed to move) a folio. */
-TRACE_EVENT(kcontigd_exchange_fallback,
-	TP_PROTO(unsigned long src_pfn, unsigned long target_pfn,
-		 unsigned int order, int result),
-	TP_ARGS(src_pfn, target_pfn, order, result),
-	TP_STRUCT__entry(
-		__field(unsigned long, src_pfn)
-		__field(unsigned long, target_pfn)
-		__field(unsigned int, order)
-		__field(int, result)
-	),
-	TP_fast_assign(
-		__entry->src_pfn = src_pfn;
-		__entry->target_pfn = target_pfn;
-		__entry->order = order;
-		__entry->result = result;
-	),
-	TP_printk("src_pfn=0x%lx target_pfn=0x%lx order=%u result=%d",
-		  __entry->src_pfn, __entry->target_pfn, __entry->order,
-		  __entry->result)
+		  __entry->target_pfn,
+		  __print_symbolic(__entry->outcome, CONTIG_OUTCOMES),
+		  __print_symbolic(__entry->reason, CONTIG_REASONS))
 );
 
 #endif /* _TRACE_KCONTIGD_H */

@@ -28,12 +28,8 @@ done
 # Room for hugetlb tests; restored by nothing (the VM is thrown away).
 echo 4 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
-# mm_bits: its migration-fallback and PAGEMAP_SCAN race cases fail or
-# hang after the other suites in this boot (they pass in a fresh boot);
-# until that is understood they run only by hand: see issue 18's note.
-declare -A test_args=(
-	[mm_bits]="-t uffd_wp_kept_by_exchange -t uffd_wp_kept_by_kcontigd -t soft_dirty_kept_by_exchange -t soft_dirty_kept_by_kcontigd -t ksm_vma_left_to_ksm"
-)
+# Extra arguments per test binary (none today).
+declare -A test_args=()
 for t in "${tests[@]}"; do
 	echo "=== $t"
 	# shellcheck disable=SC2086 # split on purpose

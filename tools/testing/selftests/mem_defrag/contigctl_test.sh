@@ -916,6 +916,35 @@ t_bpftrace_activity() {
 	fi
 }
 
+# The scripts that name kcontigd_page's enum fields compile and run.
+t_bpftrace_enum_scripts() {
+	need_kcontigd || return
+	command -v bpftrace > /dev/null || { skip "no bpftrace"; return; }
+	local bpid i script banner
+	for script in failures:'^failure reasons' progress:'^per-VMA progress'; do
+		banner=${script#*:}
+		script=kcontigd-${script%%:*}.bt
+		bpftrace -B none "$bpfdir/$script" > "$tmp/bpf.out" 2>&1 &
+		bpid=$!
+		for i in $(seq 300); do
+			grep -q "$banner" "$tmp/bpf.out" && break
+			kill -0 "$bpid" 2>/dev/null || break
+			sleep 0.5
+		done
+		ctl request -q "$tpid" "${addr[frag]}"
+		sleep 1
+		ctl release -q "$tpid" "${addr[frag]}"
+		kill -INT "$bpid" 2>/dev/null || true
+		wait "$bpid" || true
+		if ! grep -q "$banner" "$tmp/bpf.out" ||
+		   grep -qiE '^(error|.*: error)' "$tmp/bpf.out"; then
+			echo "# $script:"
+			sed 's/^/# /' "$tmp/bpf.out"
+			return 1
+		fi
+	done
+}
+
 t_release_all() {
 	need_kcontigd || return
 	local r
@@ -983,6 +1012,7 @@ tests=(
 	t_not_root_set
 	t_no_kcontigd
 	t_bpftrace_activity
+	t_bpftrace_enum_scripts
 	t_release_all
 	t_target_exits_during_show
 )

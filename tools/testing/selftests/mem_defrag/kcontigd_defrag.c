@@ -899,4 +899,91 @@ TEST_F_TIMEOUT(defrag, vmas_done_counted_once, 300)
 	munmap(buf, len);
 }
 
+static long pages_moved(void)
+{
+	return knob_read_long("pages_exchanged") +
+	       knob_read_long("pages_migrated");
+}
+
+/* How many pages of [buf, buf + len) are no longer on the frames @pfns. */
+static unsigned long pages_off(char *buf, size_t len, const uint64_t *pfns)
+{
+	unsigned long i, off = 0;
+
+	for (i = 0; i < len / psize; i++)
+		if (pfn_of(getpid(), buf + i * psize) != pfns[i])
+			off++;
+	return off;
+}
+
+/*
+ * A page mprotect()ed in the middle of a done vma splits it in three: the
+ * pieces keep the targets their pages already sit on, so nothing moves
+ * and each is done again; the same when the vma merges back, which then
+ * has one segment again. And a piece unmapped in the middle: the rest
+ * keeps its targets too.
+ */
+TEST_F_TIMEOUT(defrag, split_and_merge_move_nothing, 900)
+{
+	size_t len = 64 * MIB;
+	char *buf, *mid, *line_anchor, line[512];
+	long moved0, runs, r99;
+	struct contig_view v;
+	uint64_t *pfns;
+	unsigned long i;
+	int frag_fd;
+	pid_t frag;
+
+	frag = start_fragmenter(256, &frag_fd);
+	ASSERT_GT(frag, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 3000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	expect_straight(_metadata, buf, len, 3000, "before the split");
+	pfns = calloc(len / psize, sizeof(*pfns));
+	ASSERT_NE(pfns, NULL);
+	for (i = 0; i < len / psize; i++)
+		pfns[i] = pfn_of(getpid(), buf + i * psize);
+
+	/* Split in three: [buf, mid), [mid, mid + 1 page), the rest. */
+	mid = buf + len / 2 + 3 * psize;
+	moved0 = pages_moved();
+	ASSERT_EQ(mprotect(mid, psize, PROT_READ), 0);
+	ASSERT_TRUE(wait_state(buf, "done", &v, 300));
+	ASSERT_TRUE(wait_state(mid, "done", &v, 300));
+	ASSERT_TRUE(wait_state(mid + psize, "done", &v, 300));
+	EXPECT_EQ(v.anchor_pfn, pfns[(mid + psize - buf) / psize]);
+	TH_LOG("split: %ld pages moved, %lu off their frames",
+	       pages_moved() - moved0, pages_off(buf, len, pfns));
+	EXPECT_EQ(pages_off(buf, len, pfns), 0);
+	EXPECT_LE(pages_moved() - moved0, 0);
+
+	/* Merged back: one vma, one segment, still nothing moved. */
+	ASSERT_EQ(mprotect(mid, psize, PROT_READ | PROT_WRITE), 0);
+	ASSERT_TRUE(wait_state(buf, "done", &v, 300));
+	ASSERT_EQ(contig_line(getpid(), (unsigned long)buf, line, sizeof(line)), 0);
+	line_anchor = strstr(line, " anchor=");
+	ASSERT_NE(line_anchor, NULL);
+	EXPECT_EQ(strchr(line_anchor, ','), NULL) TH_LOG("%s", line);
+	EXPECT_EQ(v.anchor_pfn, pfns[0]);
+	EXPECT_EQ(pages_off(buf, len, pfns), 0);
+	EXPECT_LE(pages_moved() - moved0, 0);
+	measure(buf, len, &runs, &r99);
+	EXPECT_EQ(runs, 1);
+
+	/* A hole punched in the middle: both sides keep their frames. */
+	ASSERT_EQ(munmap(mid, 2 * MIB), 0);
+	ASSERT_TRUE(wait_state(buf, "done", &v, 300));
+	ASSERT_TRUE(wait_state(mid + 2 * MIB, "done", &v, 300));
+	for (i = (mid - buf) / psize; i < (mid + 2 * MIB - buf) / psize; i++)
+		pfns[i] = 0;	/* unmapped: pfn_of() says 0 */
+	EXPECT_EQ(pages_off(buf, len, pfns), 0);
+	EXPECT_LE(pages_moved() - moved0, 0);
+	EXPECT_TRUE(check_filled(buf, mid - buf, 3000));
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+	free(pfns);
+	munmap(buf, len);
+}
+
 TEST_HARNESS_MAIN
