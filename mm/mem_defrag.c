@@ -99,15 +99,25 @@ static bool kcontigd_enabled __read_mostly = true;
 static unsigned int kcontigd_scan_sleep_millisecs __read_mostly = 10000;
 static unsigned int kcontigd_pages_to_scan __read_mostly = 4096;
 static unsigned int kcontigd_max_anchored_percent __read_mostly = 50;
+static unsigned int kcontigd_max_anchored_percent_per_user __read_mostly = 25;
+/* May a task without CAP_SYS_ADMIN ask? No by default: see the docs. */
+static bool kcontigd_unprivileged __read_mostly;
 
 #define KCONTIGD_SLEEP_MS_MAX		(3600U * 1000U)
 #define KCONTIGD_PAGES_TO_SCAN_MAX	BIT(20)
+
+struct contig_user;
 
 struct kcontigd_mm_slot {
 	struct mm_slot slot;
 	spinlock_t lock;		/* the anchors: see the top */
 	struct rb_root_cached anchors;	/* contig_anchor.vrange, by address */
+	struct contig_user *user;	/* charged; NULL: CAP_SYS_ADMIN */
+	unsigned long scan_addr;	/* where kcontigd's next visit starts */
 };
+
+static struct contig_user *contig_user_get(kuid_t uid);
+static void contig_user_put(struct contig_user *user);
 
 static DEFINE_HASHTABLE(kcontigd_mm_slots_hash, KCONTIGD_MM_SLOTS_HASH_BITS);
 static LIST_HEAD(kcontigd_mm_head);
@@ -149,6 +159,14 @@ static int kcontigd_register_mm(struct mm_struct *mm)
 	mm_slot = mm_slot_alloc(kcontigd_slot_cache);
 	if (!mm_slot)
 		return -ENOMEM;
+	/* Who asked first is charged for the mm's anchors. */
+	if (!capable(CAP_SYS_ADMIN)) {
+		mm_slot->user = contig_user_get(current_uid());
+		if (!mm_slot->user) {
+			mm_slot_free(kcontigd_slot_cache, mm_slot);
+			return -ENOMEM;
+		}
+	}
 
 	spin_lock_init(&mm_slot->lock);
 	mm_slot->anchors = RB_ROOT_CACHED;
@@ -189,6 +207,7 @@ static void kcontigd_free_slot(struct kcontigd_mm_slot *mm_slot)
 	struct mm_struct *mm = mm_slot->slot.mm;
 
 	contig_drop_anchors(mm_slot, 0);
+	contig_user_put(mm_slot->user);
 	trace_kcontigd_register(mm, false);
 	mm_slot_free(kcontigd_slot_cache, mm_slot);
 	mmdrop(mm);
@@ -220,10 +239,13 @@ void __mem_defrag_exit(struct mm_struct *mm)
  * @advice: MADV_CONTIG or MADV_NOCONTIG
  *
  * MADV_CONTIG is refused for memory kcontigd cannot move: hugetlb,
- * VM_PFNMAP, VM_MIXEDMAP, VM_IO and other VM_SPECIAL mappings, and DAX.
+ * VM_PFNMAP, VM_MIXEDMAP, VM_IO and other VM_SPECIAL mappings, and DAX;
+ * and to a task without CAP_SYS_ADMIN unless the unprivileged knob says
+ * allow. MADV_NOCONTIG is always allowed.
  *
- * Return: 0, -EINVAL for a vma kcontigd cannot handle, -ENOMEM when the
- * registration could not be allocated.
+ * Return: 0, -EPERM for an unprivileged task when not allowed, -EINVAL
+ * for a vma kcontigd cannot handle, -ENOMEM when the registration could
+ * not be allocated.
  */
 int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 		       int advice)
@@ -237,6 +259,8 @@ int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 		return 0;
 	}
 
+	if (!READ_ONCE(kcontigd_unprivileged) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if ((*vm_flags & VM_SPECIAL) || is_vm_hugetlb_page(vma) ||
 	    vma_is_dax(vma))
 		return -EINVAL;
@@ -454,6 +478,8 @@ struct contig_anchor {
 	unsigned int nr_segs;			/* when anchored */
 	struct contig_seg seg[CONTIG_MAX_SEGS];
 	bool anchored;
+	unsigned long charged;			/* when anchored: see below */
+	struct contig_user *user;		/* charged, or NULL */
 	enum contig_state state;
 	enum contig_reason reason;		/* why blocked, or holes */
 	unsigned long generation;		/* last pass that saw the vma */
@@ -478,6 +504,73 @@ static DEFINE_SPINLOCK(contig_anchor_lock);
 static struct rb_root_cached contig_anchor_tree = RB_ROOT_CACHED;
 static unsigned long contig_anchored_pages;
 static unsigned long contig_nr_anchors;
+static unsigned long contig_charged_pages;	/* see contig_vma_charge() */
+
+/*
+ * What the anchors of one user's mms are charged, for the per-user limit:
+ * one per user that registered an mm without CAP_SYS_ADMIN, referenced by
+ * its slots. Under contig_anchor_lock.
+ */
+struct contig_user {
+	struct hlist_node node;		/* in contig_users */
+	kuid_t uid;
+	unsigned int refs;
+	unsigned long charged;
+};
+
+#define CONTIG_USERS_HASH_BITS	6
+static DEFINE_HASHTABLE(contig_users, CONTIG_USERS_HASH_BITS);
+
+/* The charge record of @uid, referenced; NULL when out of memory. */
+static struct contig_user *contig_user_get(kuid_t uid)
+{
+	struct contig_user *user, *new;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	spin_lock(&contig_anchor_lock);
+	hash_for_each_possible(contig_users, user, node, __kuid_val(uid))
+		if (uid_eq(user->uid, uid))
+			goto found;
+	user = new;
+	new = NULL;
+	if (user) {
+		user->uid = uid;
+		hash_add(contig_users, &user->node, __kuid_val(uid));
+	}
+found:
+	if (user)
+		user->refs++;
+	spin_unlock(&contig_anchor_lock);
+	kfree(new);
+	return user;
+}
+
+static void contig_user_put(struct contig_user *user)
+{
+	if (!user)
+		return;
+	spin_lock(&contig_anchor_lock);
+	if (--user->refs) {
+		user = NULL;
+	} else {
+		WARN_ON_ONCE(user->charged);
+		hash_del(&user->node);
+	}
+	spin_unlock(&contig_anchor_lock);
+	kfree(user);
+}
+
+/*
+ * What an anchor of @vma counts against max_anchored_percent and the
+ * per-user limit: the 2 MiB granules of virtual memory it spans. An anchor
+ * keeps others' anchors off the frames of its whole vma, populated or
+ * not, and a vma of one page spoils a 2 MiB block for everyone else.
+ */
+static unsigned long contig_vma_charge(struct vm_area_struct *vma)
+{
+	return (ALIGN(vma->vm_end, HPAGE_PMD_SIZE) -
+		ALIGN_DOWN(vma->vm_start, HPAGE_PMD_SIZE)) >> PAGE_SHIFT;
+}
 
 /* Sums over all anchors, so that no reader walks them. */
 static atomic_long_t contig_nr_busy;		/* pending or working */
@@ -564,6 +657,9 @@ static void contig_unanchor(struct contig_anchor *a)
 	WRITE_ONCE(contig_anchored_pages,
 		   contig_anchored_pages - contig_anchor_nr(a));
 	WRITE_ONCE(contig_nr_anchors, contig_nr_anchors - 1);
+	contig_charged_pages -= a->charged;
+	if (a->user)
+		a->user->charged -= a->charged;
 	a->anchored = false;
 }
 
@@ -1059,8 +1155,9 @@ static int contig_choose_anchor(struct vm_area_struct *vma,
 
 /*
  * Anchor @a at the @nr_segs segments @seg, replacing its current anchor if
- * it has one, within the max_anchored_percent limit; it is working again,
- * from the start of the vma. Returns 0 or -ENOSPC.
+ * it has one, within the max_anchored_percent limit and the per-user one;
+ * it is working again, from the start of the vma. Returns 0, -ENOSPC (a
+ * range is taken or over the global limit) or -EDQUOT (over the user's).
  */
 static int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
 				 struct vm_area_struct *vma,
@@ -1068,21 +1165,33 @@ static int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
 				 const struct contig_seg *seg,
 				 unsigned int nr_segs)
 {
-	unsigned long nr = vma_pages(vma), limit;
+	unsigned long nr = vma_pages(vma), charge = contig_vma_charge(vma);
+	struct contig_user *user = mm_slot->user;
+	unsigned long limit, user_limit, old;
 	unsigned int i;
 	int err = 0;
 
 	limit = totalram_pages() / 100 *
 		READ_ONCE(kcontigd_max_anchored_percent);
+	user_limit = totalram_pages() / 100 *
+		     READ_ONCE(kcontigd_max_anchored_percent_per_user);
 	spin_lock(&mm_slot->lock);
 	spin_lock(&contig_anchor_lock);
+	old = a->anchored ? a->charged : 0;
 	for (i = 0; i < nr_segs; i++)
 		if (contig_range_taken(seg[i].pfn, seg[i].nr))
 			err = -ENOSPC;
-	if (contig_anchored_pages - (a->anchored ? nr : 0) + nr > limit)
+	if (contig_charged_pages - old + charge > limit)
 		err = -ENOSPC;
+	else if (user && user->charged - old + charge > user_limit)
+		err = -EDQUOT;
 	if (!err) {
 		contig_unanchor(a);
+		a->charged = charge;
+		a->user = user;
+		contig_charged_pages += charge;
+		if (user)
+			user->charged += charge;
 		a->nr_segs = nr_segs;
 		for (i = 0; i < nr_segs; i++) {
 			a->seg[i] = seg[i];
@@ -1121,7 +1230,8 @@ static int contig_anchor_vma(struct kcontigd_mm_slot *mm_slot,
 	if (!err) {
 		err = contig_install_anchor(mm_slot, vma, a, seg, nr_segs);
 		if (err)
-			reason = CONTIG_R_ANCHOR_LIMIT;
+			reason = err == -EDQUOT ? CONTIG_R_USER_LIMIT :
+						  CONTIG_R_ANCHOR_LIMIT;
 	}
 	if (err) {
 		/* Its own retry time: blocked vmas are not all due at once. */
@@ -1922,15 +2032,66 @@ static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
  * then walked within the pass's budget and the mmap lock hold time.
  * Returns the pages moved.
  */
-static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
-				      struct kcontigd_mm_slot *mm_slot)
+/* Out of budget or time, or asked to let go of the mm? */
+static bool contig_scan_out(struct contig_walk_control *cc)
 {
-	unsigned long generation = kcontigd_full_scans + 1, used;
-	struct mm_struct *mm = mm_slot->slot.mm;
-	struct kcontigd_mm_slot *unused = NULL;
+	return !cc->budget || kthread_should_stop() ||
+	       time_after(jiffies, cc->deadline) ||
+	       mmap_lock_is_contended(cc->mm_slot->slot.mm);
+}
+
+/*
+ * Walk the VM_CONTIG vmas of cc->mm_slot's mm from where the last visit
+ * stopped, wrapping around once: every vma gets its turn however many
+ * there are, not only the lowest ones each pass.
+ */
+static void contig_scan_vmas(struct contig_walk_control *cc)
+{
+	struct kcontigd_mm_slot *mm_slot = cc->mm_slot;
+	unsigned long start = mm_slot->scan_addr, used;
 	struct vm_area_struct *vma;
 	struct contig_anchor *a;
 	struct vma_iterator vmi;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		vma_iter_init(&vmi, mm_slot->slot.mm, round ? 0 : start);
+		for_each_vma(vmi, vma) {
+			if (round && vma->vm_start >= start)
+				break;
+			if (!(vma->vm_flags & VM_CONTIG))
+				continue;
+			if (contig_scan_out(cc)) {
+				mm_slot->scan_addr = vma->vm_start;
+				return;
+			}
+			spin_lock(&mm_slot->lock);
+			a = contig_anchor_find(mm_slot, vma->vm_start,
+					       vma->vm_end);
+			spin_unlock(&mm_slot->lock);
+			if (!a)
+				continue;
+			cc->vma = vma;
+			cc->anchor = a;
+			used = contig_defrag_vma(cc);
+			cc->budget -= min(used, cc->budget);
+			if (contig_scan_out(cc)) {
+				/* In the middle of its walk: resume it. */
+				mm_slot->scan_addr = a->cursor != vma->vm_start ?
+						     vma->vm_start : vma->vm_end;
+				return;
+			}
+		}
+	}
+	mm_slot->scan_addr = 0;
+}
+
+static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
+				      struct kcontigd_mm_slot *mm_slot)
+{
+	unsigned long generation = kcontigd_full_scans + 1;
+	struct mm_struct *mm = mm_slot->slot.mm;
+	struct kcontigd_mm_slot *unused = NULL;
 	unsigned int nr_vmas;
 
 	cc->mm_slot = mm_slot;
@@ -1940,23 +2101,7 @@ static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
 
 	mmap_read_lock(mm);
 	nr_vmas = contig_match_anchors(mm_slot, generation);
-	vma_iter_init(&vmi, mm, 0);
-	for_each_vma(vmi, vma) {
-		if (!(vma->vm_flags & VM_CONTIG))
-			continue;
-		if (!cc->budget || kthread_should_stop() ||
-		    time_after(jiffies, cc->deadline))
-			break;
-		spin_lock(&mm_slot->lock);
-		a = contig_anchor_find(mm_slot, vma->vm_start, vma->vm_end);
-		spin_unlock(&mm_slot->lock);
-		if (!a)
-			continue;
-		cc->vma = vma;
-		cc->anchor = a;
-		used = contig_defrag_vma(cc);
-		cc->budget -= min(used, cc->budget);
-	}
+	contig_scan_vmas(cc);
 	trace_kcontigd_scan_mm(mm, nr_vmas);
 
 	/* Under the read lock: madvise() cannot register concurrently. */
@@ -2268,6 +2413,29 @@ static struct kobj_attribute name##_attr = __ATTR_RW(name)
 KCONTIGD_UINT_ATTR(scan_sleep_millisecs, 1, KCONTIGD_SLEEP_MS_MAX);
 KCONTIGD_UINT_ATTR(pages_to_scan, 1, KCONTIGD_PAGES_TO_SCAN_MAX);
 KCONTIGD_UINT_ATTR(max_anchored_percent, 1, 100);
+KCONTIGD_UINT_ATTR(max_anchored_percent_per_user, 1, 100);
+
+static ssize_t unprivileged_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(kcontigd_unprivileged) ? "allow" : "deny");
+}
+
+static ssize_t unprivileged_store(struct kobject *kobj,
+				  struct kobj_attribute *attr,
+				  const char *buf, size_t count)
+{
+	if (sysfs_streq(buf, "allow"))
+		WRITE_ONCE(kcontigd_unprivileged, true);
+	else if (sysfs_streq(buf, "deny"))
+		WRITE_ONCE(kcontigd_unprivileged, false);
+	else
+		return -EINVAL;
+	return count;
+}
+
+static struct kobj_attribute unprivileged_attr = __ATTR_RW(unprivileged);
 
 static ssize_t full_scans_show(struct kobject *kobj,
 			       struct kobj_attribute *attr, char *buf)
@@ -2329,6 +2497,8 @@ static struct attribute *kcontigd_attrs[] = {
 	&scan_sleep_millisecs_attr.attr,
 	&pages_to_scan_attr.attr,
 	&max_anchored_percent_attr.attr,
+	&max_anchored_percent_per_user_attr.attr,
+	&unprivileged_attr.attr,
 	&full_scans_attr.attr,
 	&mms_registered_attr.attr,
 	&running_attr.attr,

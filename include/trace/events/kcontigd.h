@@ -45,7 +45,8 @@
 	EM(CONTIG_R_OFFLINE,		"offline")			\
 	EM(CONTIG_R_LARGE_FOLIO,	"large-folio")			\
 	EM(CONTIG_R_SPLIT_FAILED,	"split-failed")			\
-	EMe(CONTIG_R_UNSUPPORTED,	"unsupported")
+	EM(CONTIG_R_UNSUPPORTED,	"unsupported")			\
+	EMe(CONTIG_R_USER_LIMIT,	"user-limit")
 
 #ifndef __KCONTIGD_DECLARE_TRACE_ENUMS_ONCE_ONLY
 #define __KCONTIGD_DECLARE_TRACE_ENUMS_ONCE_ONLY

@@ -357,7 +357,7 @@ TEST_F(contig, proc_contig_line)
 TEST_F(contig, proc_contig_anchor_root_only)
 {
 	unsigned long b = (unsigned long)self->buf;
-	char line[512];
+	char line[512], saved[16];
 	int status;
 	pid_t pid;
 
@@ -367,6 +367,10 @@ TEST_F(contig, proc_contig_anchor_root_only)
 	ASSERT_EQ(contig_line(getpid(), b, line, sizeof(line)), 0);
 	ASSERT_NE(strstr(line, " anchor="), NULL);
 
+	/* Let an unprivileged task advise (the default is deny). */
+	if (knob_read("unprivileged", saved, sizeof(saved)) ||
+	    knob_write("unprivileged", "allow"))
+		saved[0] = '\0';
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -380,6 +384,8 @@ TEST_F(contig, proc_contig_anchor_root_only)
 		_exit(strstr(line, " anchor=") ? 4 : 0);
 	}
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	if (saved[0])
+		knob_write("unprivileged", saved);
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(WEXITSTATUS(status), 0);
 }
