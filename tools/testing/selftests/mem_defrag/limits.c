@@ -17,6 +17,7 @@
 
 #include "../kselftest_harness.h"
 #include "contig_util.h"
+#include "exchange_util.h"
 
 #define MIB		(1UL << 20)
 #define USER_A		65534
@@ -334,19 +335,6 @@ TEST_F(limits, unprivileged_knob)
 	EXPECT_STREQ(val, "allow");
 }
 
-/* A sysfs-like file: write @val, 0 or -errno. */
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 #define TEST_CG	"/sys/fs/cgroup/kcontigd-limits"
 
 /* "slab" of the test cgroup's memory.stat, in bytes; -1 if unreadable. */
@@ -393,7 +381,7 @@ static char *join_cg_then_packed(void)
 	char pid[32];
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_file(TEST_CG "/cgroup.procs", pid))
+	if (write_sysctl(TEST_CG "/cgroup.procs", pid))
 		return NULL;
 	return packed_vmas();
 }
@@ -474,7 +462,7 @@ TEST_F_TIMEOUT(limits, anchors_charged_to_memcg, 600)
 
 	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK))
 		SKIP(return, "no cgroup2 at /sys/fs/cgroup");
-	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	write_sysctl("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
 	rmdir(TEST_CG);
 	ASSERT_EQ(mkdir(TEST_CG, 0755), 0);
 	ASSERT_EQ(knob_write("max_anchored_percent", "100"), 0);
