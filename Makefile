@@ -33,7 +33,7 @@ PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \
-	demo bench test-runner checkpatch sparse clean distclean
+	demo bench measure-holds test-runner checkpatch sparse clean distclean
 
 help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
@@ -43,6 +43,7 @@ help:
 	@echo '  make check         build, boot the debug kernel, run KUnit + kselftests'
 	@echo '  make check-upstream  the 6.12 mm selftests: unpatched, kcontigd off, kcontigd on'
 	@echo '                     (UPSTREAM_ROUNDS=N repeats them)'
+	@echo '  make measure-holds the longest mmap_lock and contig_anchor_lock holds'
 	@echo
 	@echo '  make setup         install the Debian packages the project needs'
 	@echo '  make kernel        build the check kernel (build/obj-check)'
@@ -234,6 +235,12 @@ bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exc
 demo: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment
 	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 600 \
 		--name demo --show -- tools/demo/demo.sh $(DEMO_DIR)
+
+# The longest lock holds of kcontigd, from its tracepoints (debug kernel).
+measure-holds: kernel selftests $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment
+	@$(VM) --kernel $(BUILD)/obj-check/arch/x86/boot/bzImage --timeout 900 \
+		--name holds -- tools/testing/vm/measure-holds.sh $(DEMO_DIR) $(SELFTEST_OUT)
+	@grep -E 'held max' $(BUILD)/vm/holds/output
 
 clean:
 	rm -rf $(BUILD)/obj-check $(BUILD)/obj-bench $(SELFTEST_OUT) $(BUILD)/vm

@@ -972,7 +972,9 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 {
 	unsigned long zstart = zone->zone_start_pfn, zend = zone_end_pfn(zone);
 	unsigned long base = pageblock_start_pfn(zstart), nr_blocks, pfn, i;
+	unsigned long candidates = 0, held;
 	unsigned long *bad;
+	ktime_t locked;
 	unsigned int worst;
 
 	nr_blocks = DIV_ROUND_UP(zend - base, pageblock_nr_pages);
@@ -991,7 +993,8 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 	/* Congruent candidates: pfn == vpn (mod align). */
 	pfn = contig_first_candidate(zstart, vpn, align);
 	spin_lock(&contig_anchor_lock);
-	for (; pfn + nr <= zend; pfn += align) {
+	locked = ktime_get();
+	for (; pfn + nr <= zend; pfn += align, candidates++) {
 		struct contig_candidate c = {
 			.pfn = pfn,
 			.coarse = bad[(pfn + nr - 1 - base) / pageblock_nr_pages + 1] -
@@ -1016,7 +1019,10 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 		if (c.coarse < best[worst].coarse)
 			best[worst] = c;
 	}
+	held = ktime_us_delta(ktime_get(), locked);
 	spin_unlock(&contig_anchor_lock);
+	trace_kcontigd_candidates(zone_to_nid(zone), zone_idx(zone), candidates,
+				  held);
 	kvfree(bad);
 }
 
@@ -2091,6 +2097,7 @@ static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
 {
 	unsigned long generation = kcontigd_full_scans + 1;
 	struct mm_struct *mm = mm_slot->slot.mm;
+	ktime_t locked;
 	struct kcontigd_mm_slot *unused = NULL;
 	unsigned int nr_vmas;
 
@@ -2100,9 +2107,11 @@ static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
 	cc->moved = 0;
 
 	mmap_read_lock(mm);
+	locked = ktime_get();
 	nr_vmas = contig_match_anchors(mm_slot, generation);
 	contig_scan_vmas(cc);
-	trace_kcontigd_scan_mm(mm, nr_vmas);
+	trace_kcontigd_scan_mm(mm, nr_vmas,
+			       ktime_us_delta(ktime_get(), locked));
 
 	/* Under the read lock: madvise() cannot register concurrently. */
 	if (!nr_vmas) {

@@ -109,17 +109,46 @@ TRACE_EVENT(kcontigd_register,
 
 /* One visit of a registered mm: how many VM_CONTIG vmas it has. */
 TRACE_EVENT(kcontigd_scan_mm,
-	TP_PROTO(struct mm_struct *mm, unsigned int nr_vmas),
-	TP_ARGS(mm, nr_vmas),
+	TP_PROTO(struct mm_struct *mm, unsigned int nr_vmas,
+		 unsigned long hold_us),
+	TP_ARGS(mm, nr_vmas, hold_us),
 	TP_STRUCT__entry(
 		__field(struct mm_struct *, mm)
 		__field(unsigned int, nr_vmas)
+		__field(unsigned long, hold_us)
 	),
 	TP_fast_assign(
 		__entry->mm = mm;
 		__entry->nr_vmas = nr_vmas;
+		__entry->hold_us = hold_us;
 	),
-	TP_printk("mm=%p nr_vmas=%u", __entry->mm, __entry->nr_vmas)
+	TP_printk("mm=%p nr_vmas=%u hold_us=%lu", __entry->mm,
+		  __entry->nr_vmas, __entry->hold_us)
+);
+
+/*
+ * The candidate ranges of one zone were ranked under contig_anchor_lock,
+ * held for @hold_us.
+ */
+TRACE_EVENT(kcontigd_candidates,
+	TP_PROTO(int nid, int zone, unsigned long candidates,
+		 unsigned long hold_us),
+	TP_ARGS(nid, zone, candidates, hold_us),
+	TP_STRUCT__entry(
+		__field(int, nid)
+		__field(int, zone)
+		__field(unsigned long, candidates)
+		__field(unsigned long, hold_us)
+	),
+	TP_fast_assign(
+		__entry->nid = nid;
+		__entry->zone = zone;
+		__entry->candidates = candidates;
+		__entry->hold_us = hold_us;
+	),
+	TP_printk("nid=%d zone=%d candidates=%lu hold_us=%lu",
+		  __entry->nid, __entry->zone, __entry->candidates,
+		  __entry->hold_us)
 );
 
 /* kcontigd goes to sleep; timeout_ms == 0 means until woken. */
