@@ -40,6 +40,7 @@
 #include <linux/backing-dev.h>
 #include <linux/debugfs.h>
 #include <linux/exchange.h>
+#include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/huge_mm.h>
 #include <linux/hugetlb.h>
@@ -72,6 +73,27 @@
  */
 static bool exchange_use_bounce __read_mostly = true;
 static DEFINE_PER_CPU(void *, exchange_bounce_page);
+
+/*
+ * debugfs fail_exchange_copy (Documentation/fault-injection/): make a
+ * machine-check safe copy of the swap report an error half way through,
+ * as a poisoned source line would, to test that the swap is undone.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(fail_exchange_copy);
+#endif
+
+/* copy_mc_to_kernel() of one page: 0, or the number of bytes not copied. */
+static unsigned long exchange_copy_mc(void *dst, void *src)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	if (should_fail(&fail_exchange_copy, PAGE_SIZE)) {
+		memcpy(dst, src, PAGE_SIZE / 2);
+		return PAGE_SIZE / 2;
+	}
+#endif
+	return copy_mc_to_kernel(dst, src, PAGE_SIZE);
+}
 
 /*
  * Content flags: they travel with the data, the others stay with the frame.
@@ -247,9 +269,9 @@ static int exchange_page_data(struct page *pa, struct page *pb)
 	if (READ_ONCE(exchange_use_bounce)) {
 		void *bounce = *get_cpu_ptr(&exchange_bounce_page);
 
-		if (copy_mc_to_kernel(bounce, a, PAGE_SIZE)) {
+		if (exchange_copy_mc(bounce, a)) {
 			rc = -EHWPOISON;
-		} else if (copy_mc_to_kernel(a, b, PAGE_SIZE)) {
+		} else if (exchange_copy_mc(a, b)) {
 			memcpy(a, bounce, PAGE_SIZE);	/* partly written */
 			rc = -EHWPOISON;
 		} else {
@@ -1387,6 +1409,10 @@ static int __init exchange_init(void)
 			    &exchange_debugfs_fops);
 	debugfs_create_bool("exchange_bounce", 0600, NULL,
 			    &exchange_use_bounce);
+#endif
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+	fault_create_debugfs_attr("fail_exchange_copy", NULL,
+				  &fail_exchange_copy);
 #endif
 	return 0;
 }

@@ -5,7 +5,9 @@
  * mlock counters, compact_unevictable_allowed on every path, compound
  * targets below pageblock order, and the refusals the header promises
  * (hugetlb of equal order, fs-private page cache of ext4 and btrfs),
- * with real page cache on xfs exchanged both ways.
+ * with real page cache on xfs exchanged both ways; and a memory error in
+ * the middle of the data swap (injected through debugfs
+ * fail_exchange_copy) leaves both contents where they were.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -449,6 +451,122 @@ TEST_F(safety, xfs_page_cache_to_disk)
 	close(dfd);
 	munmap(p, 4 * psize);
 	close(fd);
+}
+
+#define FAIL_COPY_DIR	"/sys/kernel/debug/fail_exchange_copy/"
+
+/*
+ * Make the @nth fault-injection check of this thread fail (the kernel's
+ * /proc/thread-self/fail-nth): with only fail_exchange_copy built in, the
+ * nth page copy of the next exchange this thread asks for.
+ */
+static int fail_nth(int nth)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%d", nth);
+	return write_sysctl("/proc/thread-self/fail-nth", v);
+}
+
+/* 0 once the armed failure was injected. */
+static long fail_nth_left(void)
+{
+	char v[16];
+
+	if (read_sysfs("/proc/thread-self/fail-nth", v, sizeof(v)))
+		return -1;
+	return atol(v);
+}
+
+static bool fail_copy_present(void)
+{
+	return !access(FAIL_COPY_DIR "verbose", W_OK) &&
+	       !access("/proc/thread-self/fail-nth", W_OK);
+}
+
+/*
+ * Exchange @a and @b (@pages pages each, filled from @sa and @sb) with the
+ * @nth copy failing: -EHWPOISON, and each content still on its own frame.
+ */
+static void copy_error_case(struct __test_metadata *_metadata, char *a,
+			    char *b, int pages, int sa, int sb, int nth)
+{
+	uint64_t pa = pfn_of(getpid(), a), pb = pfn_of(getpid(), b);
+	int i;
+
+	ASSERT_EQ(fail_nth(nth), 0);
+	EXPECT_EQ(exchange_request(NULL, getpid(), a, b), -EHWPOISON);
+	EXPECT_EQ(fail_nth_left(), 0)
+		TH_LOG("copy %d was never reached: nothing was injected", nth);
+	fail_nth(0);
+	EXPECT_EQ(pfn_of(getpid(), a), pa);
+	EXPECT_EQ(pfn_of(getpid(), b), pb);
+	for (i = 0; i < pages; i++) {
+		EXPECT_TRUE(check_page(a + i * psize, psize, sa + i))
+			TH_LOG("page %d of the first content changed", i);
+		EXPECT_TRUE(check_page(b + i * psize, psize, sb + i))
+			TH_LOG("page %d of the second content changed", i);
+	}
+}
+
+/*
+ * A memory error while the data of two pages is swapped: in the read of
+ * the first page (copy 1, into the bounce page) or in the middle of the
+ * second (copy 2, which has already overwritten half of the first frame).
+ */
+TEST_F(safety, copy_error_leaves_both_pages)
+{
+	char *a = mmap(NULL, 2 * psize, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int nth;
+
+	if (!fail_copy_present())
+		SKIP(return, "no %s or fail-nth (CONFIG_FAULT_INJECTION)",
+		     FAIL_COPY_DIR);
+	ASSERT_NE(a, MAP_FAILED);
+	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "verbose", "0"), 0);
+	fill_page(a, psize, 300);
+	fill_page(a + psize, psize, 301);
+	for (nth = 1; nth <= 2; nth++)
+		copy_error_case(_metadata, a, a + psize, 1, 300, 301, nth);
+	/* Nothing armed: the same pair exchanges. */
+	EXPECT_EQ(exchange_request(NULL, getpid(), a, a + psize), 0);
+	EXPECT_TRUE(check_page(a, psize, 300));
+	EXPECT_TRUE(check_page(a + psize, psize, 301));
+	munmap(a, 2 * psize);
+}
+
+/*
+ * The same in page 300 of two THPs: the 300 pages already swapped are
+ * swapped back, and the folios are whole and mapped as before.
+ */
+TEST_F_TIMEOUT(safety, copy_error_in_thp_undoes_swapped_pages, 120)
+{
+	char *a = map_thp(4000), *b = map_thp(5000);
+	uint64_t pa, pb;
+
+	if (!fail_copy_present())
+		SKIP(return, "no %s or fail-nth (CONFIG_FAULT_INJECTION)",
+		     FAIL_COPY_DIR);
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	if (!is_thp(a) || !is_thp(b))
+		SKIP(return, "no THP could be allocated");
+	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "verbose", "0"), 0);
+	/* Two copies per page: the second copy of page 300. */
+	copy_error_case(_metadata, a, b, THP_SIZE / psize, 4000, 5000,
+			2 * 300 + 2);
+	EXPECT_TRUE(is_thp(a));
+	EXPECT_TRUE(is_thp(b));
+	pa = pfn_of(getpid(), a);
+	pb = pfn_of(getpid(), b);
+	EXPECT_EQ(exchange_request(NULL, getpid(), a, b), 0);
+	EXPECT_EQ(pfn_of(getpid(), a), pb);
+	EXPECT_EQ(pfn_of(getpid(), b), pa);
+	EXPECT_TRUE(check_page(a + 300 * psize, psize, 4300));
+	EXPECT_TRUE(check_page(b + 299 * psize, psize, 5299));
+	munmap(a, THP_SIZE);
+	munmap(b, THP_SIZE);
 }
 
 TEST_HARNESS_MAIN
