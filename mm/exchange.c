@@ -1233,7 +1233,9 @@ static int exchange_migrate_to(struct page *src, struct page *dst,
  * wants no other reference than the isolation's.
  *
  * Return: 0 once @src's contents live at @target_pfn; -EINVAL for a
- * misaligned or invalid target or one @src already occupies; -EBUSY when
+ * misaligned, invalid or offline target or one @src already occupies;
+ * -EOPNOTSUPP for a target in device memory (ZONE_DEVICE) or a source
+ * migration refuses; -EBUSY when
  * the target cannot be freed (unmovable or pinned occupant); -EAGAIN when
  * the folio could not be migrated. Nothing is leaked on failure, but the
  * occupant may have been moved already.
@@ -1250,6 +1252,11 @@ int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 	    !pfn_valid(target_pfn + nr - 1) ||
 	    (target_pfn <= src_pfn && src_pfn < target_pfn + nr))
 		rc = -EINVAL;
+	else if (!pfn_to_online_page(target_pfn) ||
+		 !pfn_to_online_page(target_pfn + nr - 1))
+		/* Device memory or offline: not the page allocator's frames. */
+		rc = is_zone_device_page(pfn_to_page(target_pfn)) ?
+		     -EOPNOTSUPP : -EINVAL;
 	else
 		rc = exchange_migrate_refuse(folio);
 	if (!rc)

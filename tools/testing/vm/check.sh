@@ -116,7 +116,8 @@ else
 fi
 tests=()
 for t in "$selftests"/*; do
-	[ -x "$t" ] && [ -f "$t" ] && tests+=("$(basename "$t")")
+	[ -x "$t" ] && [ -f "$t" ] && [ "$(basename "$t")" != device_memory ] &&
+		tests+=("$(basename "$t")")
 done
 [ -n "$contigctl" ] && tests+=(contigctl_test)
 for n in "${tests[@]}"; do
@@ -131,6 +132,27 @@ for n in "${tests[@]}"; do
 	grep -q '^# Totals:' "$results/$n.tap" ||
 		result fail "$n.completed" "ended before its totals (crash or timeout)"
 done
+
+# 4b. Device memory, in a boot of its own: test_hmm's coherent devices
+# need two reserved 256 MiB physical ranges (one per node, below each
+# node's end; the firmware's tables sit at the top of node 0's).
+if [ -x "$selftests/device_memory" ]; then
+	devmem='memmap=256M$0x60000000 memmap=256M$0x170000000'
+	devmem+=' test_hmm.spm_addr_dev0=0x60000000'
+	devmem+=' test_hmm.spm_addr_dev1=0x170000000'
+	"$vm" --kernel "$kernel" --timeout 600 --name devmem --append "$devmem" -- \
+		"\"$selftests/device_memory\" > \"\$RESULTS/device_memory.tap\" 2>&1"
+	rc=$?
+	[ "$rc" = 0 ] && result ok "devmem.clean_console_and_exit" ||
+		result fail "devmem.clean_console_and_exit" \
+			"run-vm exit $rc, see build/vm/devmem/"
+	res=$repo/build/vm/devmem/results/device_memory.tap
+	if [ -s "$res" ]; then
+		tap_count "$res" "device_memory." 0
+	else
+		result fail "device_memory" "no TAP output"
+	fi
+fi
 
 # 5. The quick upstream mm selftests, memory under kcontigd.
 if [ -n "$mm_selftests" ]; then
