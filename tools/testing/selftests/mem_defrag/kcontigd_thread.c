@@ -3,10 +3,12 @@
  * The kcontigd thread and its sysfs knobs: validation (bad value -> EINVAL,
  * old value kept), start and stop through "enabled", no wakeups while
  * nothing is registered, registration and unregistration of mms, and no
- * leaked mm_slot after many register/exit cycles.
+ * leaked mm_slot after many register/exit cycles, and a freezer (suspend's
+ * freezer test level) that succeeds while kcontigd is busy.
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/aio_abi.h>
@@ -387,6 +389,155 @@ TEST_F_TIMEOUT(kcontigd, anchors_dropped_when_exit_races, 120)
 		TH_LOG("anchors %ld, expected %ld", knob_read_long("anchors"),
 		       anchors);
 	EXPECT_EQ(knob_read_long("anchored_pages"), pages);
+}
+
+#define PM_TEST		"/sys/power/pm_test"
+#define PM_STATE	"/sys/power/state"
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * A child that keeps kcontigd busy: a 4 MiB vma populated in the holes of
+ * another, advised, and every 100 ms a quarter of it dropped and faulted
+ * again (into frames away from its anchor), so its work is never done.
+ */
+static void keep_busy(long page)
+{
+	size_t len = 4UL << 20, off, part = len >> 2;
+	char *holes = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	if (holes == MAP_FAILED || p == MAP_FAILED)
+		_exit(1);
+	madvise(holes, 2 * len, MADV_NOHUGEPAGE);
+	madvise(p, len, MADV_NOHUGEPAGE);
+	memset(holes, 7, 2 * len);
+	for (off = page; off < 2 * len; off += 2 * page)
+		madvise(holes + off, page, MADV_DONTNEED);
+	memset(p, 8, len);
+	if (madvise(p, len, MADV_CONTIG))
+		_exit(2);
+	for (i = 0;; i++) {
+		usleep(100000);
+		madvise(p + (i & 3) * part, part, MADV_DONTNEED);
+		memset(p + (i & 3) * part, 9, part);
+	}
+}
+
+static long pages_moved(void)
+{
+	return knob_read_long("pages_exchanged") +
+	       knob_read_long("pages_migrated");
+}
+
+/* Is a vma of one of @pids still being moved? */
+static bool some_vma_working(const pid_t *pids, int n)
+{
+	char path[64], line[512];
+	bool working = false;
+	int i;
+
+	for (i = 0; i < n && !working; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/contig", pids[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (!working && fgets(line, sizeof(line), f))
+			working = strstr(line, " state=working ") != NULL;
+		fclose(f);
+	}
+	return working;
+}
+
+/*
+ * Suspend's freezer test level freezes every task, kthreads included, and
+ * thaws them: with 16 mms keeping kcontigd busy at a 1 ms scan sleep, the
+ * freeze must succeed within a 2 s freeze timeout while their vmas are
+ * still being worked on, and kcontigd moves pages again after the thaw.
+ */
+TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
+{
+	long page = sysconf(_SC_PAGESIZE), moved = pages_moved();
+	char saved_timeout[32], states[64];
+	pid_t pids[16];
+	int i, round, status;
+
+	if (access(PM_TEST, W_OK) ||
+	    read_line("/sys/power/pm_freeze_timeout", saved_timeout,
+		      sizeof(saved_timeout)))
+		SKIP(return, "no %s (CONFIG_PM_SLEEP_DEBUG)", PM_TEST);
+	ASSERT_EQ(read_line(PM_STATE, states, sizeof(states)), 0);
+	if (!strstr(states, "freeze"))
+		SKIP(return, "no suspend-to-idle in %s", PM_STATE);
+	ASSERT_EQ(knob_write("enabled", "1"), 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "1"), 0);
+	for (i = 0; i < 16; i++) {
+		pids[i] = fork();
+		ASSERT_GE(pids[i], 0);
+		if (pids[i] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			keep_busy(page);
+		}
+	}
+	ASSERT_EQ(write_file("/sys/module/suspend/parameters/pm_test_delay",
+			     "1"), 0);
+	ASSERT_EQ(write_file("/sys/power/pm_freeze_timeout", "2000"), 0);
+	ASSERT_EQ(write_file(PM_TEST, "freezer"), 0);
+	/* The children start moving within seconds. */
+	for (i = 0; i < 600 && pages_moved() == moved; i++)
+		usleep(100000);
+	ASSERT_GT(pages_moved(), moved);
+	for (round = 0; round < 3; round++) {
+		/* kcontigd has work left when the freeze starts. */
+		EXPECT_TRUE(some_vma_working(pids, 16))
+			TH_LOG("round %d: no vma left to work on", round);
+		EXPECT_EQ(write_file(PM_STATE, "freeze"), 0)
+			TH_LOG("round %d: freezing failed (see the console)",
+			       round);
+		usleep(200000);
+	}
+	moved = pages_moved();
+	for (i = 0; i < 600 && pages_moved() == moved; i++)
+		usleep(100000);
+	EXPECT_GT(pages_moved(), moved)
+		TH_LOG("kcontigd did not resume after the thaw");
+	write_file(PM_TEST, "none");
+	write_file("/sys/power/pm_freeze_timeout", saved_timeout);
+	for (i = 0; i < 16; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], &status, 0);
+	}
 }
 
 TEST_HARNESS_MAIN
