@@ -269,4 +269,45 @@ static inline bool knob_wait_eq(const char *name, long val, double secs)
 	return false;
 }
 
+/* What /proc/self/contig says of the vma at an address. */
+struct contig_view {
+	char state[16];
+	long resident, in_place, holes, r99;
+	unsigned long anchor_va, anchor_pfn;
+};
+
+static inline int contig_view(void *buf, struct contig_view *v)
+{
+	char line[512], *p;
+
+	memset(v, 0, sizeof(*v));
+	if (contig_line(getpid(), (unsigned long)buf, line, sizeof(line)))
+		return -1;
+	p = strstr(line, " state=");
+	if (p)
+		sscanf(p + 7, "%15s", v->state);
+	v->resident = contig_field(line, "resident");
+	v->in_place = contig_field(line, "in_place");
+	v->holes = contig_field(line, "holes");
+	v->r99 = contig_field(line, "r99");
+	p = strstr(line, " anchor=0x");
+	if (p)
+		sscanf(p + 8, "%lx:%lx", &v->anchor_va, &v->anchor_pfn);
+	return 0;
+}
+
+/* Wait until the vma at @buf is done or blocked; false on timeout. */
+static inline bool wait_settled(void *buf, struct contig_view *v, double secs)
+{
+	double deadline = now_seconds() + secs;
+
+	do {
+		if (!contig_view(buf, v) && (!strcmp(v->state, "done") ||
+					     !strcmp(v->state, "blocked")))
+			return true;
+		usleep(100000);
+	} while (now_seconds() < deadline);
+	return false;
+}
+
 #endif /* __CONTIG_UTIL_H */

@@ -6,7 +6,8 @@
  * anchors of several processes never overlap; pinned pages become
  * reported holes; lifetime events mid-run (including fork and exec) leave
  * nothing behind; mbind() to a node places the vma there; a vma that no
- * clean range fits gets sub-anchors.
+ * clean range fits gets sub-anchors; memory errors (a failing copy, a
+ * poisoned page of the vma, a poisoned frame of its anchor) lose no data.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -33,46 +34,6 @@ static int bind_node0(void)
 	unsigned long mask = 1;
 
 	return syscall(SYS_set_mempolicy, MPOL_BIND_, &mask, 2);
-}
-
-struct contig_view {
-	char state[16];
-	long resident, in_place, holes, r99;
-	unsigned long anchor_va, anchor_pfn;
-};
-
-static int contig_view(void *buf, struct contig_view *v)
-{
-	char line[512], *p;
-
-	memset(v, 0, sizeof(*v));
-	if (contig_line(getpid(), (unsigned long)buf, line, sizeof(line)))
-		return -1;
-	p = strstr(line, " state=");
-	if (p)
-		sscanf(p + 7, "%15s", v->state);
-	v->resident = contig_field(line, "resident");
-	v->in_place = contig_field(line, "in_place");
-	v->holes = contig_field(line, "holes");
-	v->r99 = contig_field(line, "r99");
-	p = strstr(line, " anchor=0x");
-	if (p)
-		sscanf(p + 8, "%lx:%lx", &v->anchor_va, &v->anchor_pfn);
-	return 0;
-}
-
-/* Wait until the vma at @buf is done or blocked; false on timeout. */
-static bool wait_settled(void *buf, struct contig_view *v, double secs)
-{
-	double deadline = now_seconds() + secs;
-
-	do {
-		if (!contig_view(buf, v) && (!strcmp(v->state, "done") ||
-					     !strcmp(v->state, "blocked")))
-			return true;
-		usleep(100000);
-	} while (now_seconds() < deadline);
-	return false;
 }
 
 /* Runs and R99 of [buf, buf + len) from pagemap, independent of the kernel. */
@@ -988,6 +949,173 @@ TEST_F_TIMEOUT(defrag, split_and_merge_move_nothing, 900)
 	EXPECT_TRUE(check_filled(buf, mid - buf, 3000));
 	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
 	free(pfns);
+	munmap(buf, len);
+}
+
+#define FAIL_COPY_DIR	"/sys/kernel/debug/fail_exchange_copy/"
+#define CORRUPT_PFN	"/sys/kernel/debug/hwpoison/corrupt-pfn"
+#define KPF_BUDDY	10
+#define KPF_HWPOISON	19
+
+static int write_num(const char *path, long val)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%ld", val);
+	return write_sysctl(path, v);
+}
+
+/* Check @buf, skipping page @skip (-1: none). */
+static bool check_filled_but(char *p, size_t len, int seed, long skip)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += psize)
+		if ((long)(off / psize) != skip &&
+		    !check_page(p + off, psize, seed + off / psize))
+			return false;
+	return true;
+}
+
+/*
+ * Copies of kcontigd's exchanges fail at random (5%, 40 times): every
+ * failed exchange leaves both pages as they were, the buffer and the
+ * occupants (the fragmenter checks its own) keep their data, and once the
+ * injection is over kcontigd straightens the vma.
+ */
+TEST_F_TIMEOUT(defrag, copy_errors_lose_nothing, 900)
+{
+	size_t len = 16 * MIB;
+	struct contig_view v;
+	char times[16];
+	long left;
+	int frag_fd;
+	pid_t frag;
+	char *buf;
+
+	if (access(FAIL_COPY_DIR "times", W_OK))
+		SKIP(return, "no %s (CONFIG_FAULT_INJECTION_DEBUG_FS)",
+		     FAIL_COPY_DIR);
+	frag = start_fragmenter(256, &frag_fd);
+	ASSERT_GT(frag, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 9000, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "verbose", "0"), 0);
+	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "interval", "1"), 0);
+	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "times", "40"), 0);
+	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "probability", "5"), 0);
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	wait_settled(buf, &v, 600);
+	write_sysctl(FAIL_COPY_DIR "probability", "0");
+	ASSERT_EQ(read_sysfs(FAIL_COPY_DIR "times", times, sizeof(times)), 0);
+	left = atol(times);
+	TH_LOG("with errors: state=%s in_place=%ld/%ld, %ld of 40 left",
+	       v.state, v.in_place, v.resident, left);
+	EXPECT_LT(left, 40)
+		TH_LOG("no copy failed: the injection was not reached");
+	EXPECT_TRUE(check_filled(buf, len, 9000));
+
+	/* Errors over: a new walk straightens what failed. */
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	expect_straight(_metadata, buf, len, 9000, "after the errors");
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+	munmap(buf, len);
+}
+
+static volatile sig_atomic_t sigbus_seen;
+
+static void on_sigbus(int sig)
+{
+	sigbus_seen = 1;
+}
+
+/*
+ * A page of the vma is poisoned (MADV_HWPOISON: the frame is taken away
+ * and the pte becomes a hwpoison entry): kcontigd moves the others and
+ * leaves the entry, which still gives SIGBUS, alone.
+ */
+TEST_F_TIMEOUT(defrag, poisoned_page_in_vma, 900)
+{
+	size_t len = 8 * MIB;
+	const long bad = 100;
+	struct contig_view v;
+	long runs, r99;
+	char *buf;
+
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 9500, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	/* Poisoning a page one uses is an error it consumed: SIGBUS. */
+	signal(SIGBUS, on_sigbus);
+	if (madvise(buf + bad * psize, psize, MADV_HWPOISON))
+		SKIP(return, "MADV_HWPOISON: %s (CONFIG_MEMORY_FAILURE)",
+		     strerror(errno));
+	signal(SIGBUS, SIG_DFL);
+	TH_LOG("SIGBUS on poisoning: %s", sigbus_seen ? "yes" : "no");
+	ASSERT_EQ(pfn_of(getpid(), buf + bad * psize), 0);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("state=%s in_place=%ld/%ld holes=%ld runs=%ld R99=%ld",
+	       v.state, v.in_place, v.resident, v.holes, runs, r99);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r99, 4);
+	EXPECT_EQ(pfn_of(getpid(), buf + bad * psize), 0);
+	EXPECT_TRUE(check_filled_but(buf, len, 9500, bad));
+	munmap(buf, len);
+}
+
+/*
+ * A free frame of the anchor is poisoned while kcontigd works (as when
+ * memory_failure() takes a free page off the buddy lists): the page meant
+ * for it stays where it is, nothing else is lost, and the walk ends.
+ */
+TEST_F_TIMEOUT(defrag, poisoned_frame_in_anchor, 900)
+{
+	size_t len = 16 * MIB, pages = len / psize;
+	struct contig_view v;
+	uint64_t pfn = 0;
+	long i;
+	char *buf;
+
+	if (access(CORRUPT_PFN, W_OK))
+		SKIP(return, "no %s (CONFIG_HWPOISON_INJECT)", CORRUPT_PFN);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "200"), 0);
+	ASSERT_EQ(knob_write("pages_to_scan", "512"), 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 9700, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	for (i = 0; i < 600; i++) {
+		if (!contig_view(buf, &v) && v.anchor_pfn)
+			break;
+		usleep(50000);
+	}
+	ASSERT_NE(v.anchor_pfn, 0);
+	/* A free frame near the anchor's end, where the walk is not yet. */
+	for (i = pages - 1; i > (long)pages / 2 && !pfn; i--) {
+		uint64_t f = kpageflags(v.anchor_pfn + i);
+
+		if (f != ~0ULL && (f & (1ULL << KPF_BUDDY)))
+			pfn = v.anchor_pfn + i;
+	}
+	if (!pfn)
+		SKIP(return, "no free frame in the anchor's second half");
+	ASSERT_EQ(write_num(CORRUPT_PFN, pfn), 0);
+	EXPECT_TRUE(kpageflags(pfn) & (1ULL << KPF_HWPOISON));
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "20"), 0);
+	ASSERT_EQ(knob_write("pages_to_scan", "8192"), 0);
+
+	ASSERT_TRUE(wait_settled(buf, &v, 600));
+	TH_LOG("frame %#llx: state=%s in_place=%ld/%ld holes=%ld",
+	       (unsigned long long)pfn, v.state, v.in_place, v.resident,
+	       v.holes);
+	EXPECT_TRUE(check_filled(buf, len, 9700));
+	for (i = 0; i < (long)pages; i++)
+		EXPECT_NE(pfn_of(getpid(), buf + i * psize), pfn);
+	EXPECT_GE(v.in_place + v.holes + 1, v.resident);
 	munmap(buf, len);
 }
 
