@@ -33,7 +33,8 @@ PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \
-	demo bench measure-holds test-runner checkpatch sparse clean distclean
+	demo bench measure-holds test-runner checkpatch sparse clean distclean \
+	config-kcsan kernel-kcsan check-kcsan
 
 help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
@@ -44,6 +45,7 @@ help:
 	@echo '  make check-upstream  the 6.12 mm selftests: unpatched, kcontigd off, kcontigd on'
 	@echo '                     (UPSTREAM_ROUNDS=N repeats them)'
 	@echo '  make measure-holds the longest mmap_lock and contig_anchor_lock holds'
+	@echo '  make check-kcsan   kcontigd selftests under KCSAN (build/obj-kcsan)'
 	@echo
 	@echo '  make setup         install the Debian packages the project needs'
 	@echo '  make kernel        build the check kernel (build/obj-check)'
@@ -115,6 +117,9 @@ config-check: tree
 config-bench: tree
 	$(call kernel_config,$(BUILD)/obj-bench,vm.config)
 
+config-kcsan: tree
+	$(call kernel_config,$(BUILD)/obj-kcsan,vm.config kcsan.config)
+
 # The unpatched 6.12 tree and kernel, same config (the MEM_DEFRAG lines
 # of vm.config name no symbol there): the first column of check-upstream.
 USRC := $(BUILD)/src-upstream
@@ -152,6 +157,17 @@ kernel-bench: config-bench
 	@$(call KMAKE,$(BUILD)/obj-bench) bzImage > $(BUILD)/kernel-bench.log 2>&1 || \
 		{ tail -40 $(BUILD)/kernel-bench.log; exit 1; }
 	@echo "kernel: $$(cat $(BUILD)/obj-bench/include/config/kernel.release) ready"
+
+kernel-kcsan: config-kcsan
+	@echo "kernel: building KCSAN kernel in build/obj-kcsan"
+	@$(call KMAKE,$(BUILD)/obj-kcsan) bzImage > $(BUILD)/kernel-kcsan.log 2>&1 || \
+		{ tail -40 $(BUILD)/kernel-kcsan.log; exit 1; }
+	@echo "kernel: $$(cat $(BUILD)/obj-kcsan/include/config/kernel.release) (KCSAN) ready"
+
+# Data races: the kcontigd selftests in a KCSAN kernel; fails on a race
+# with a frame in kcontigd's code, lists the kernel's others.
+check-kcsan: kernel-kcsan selftests
+	@tools/testing/vm/check-kcsan.sh $(BUILD)/obj-kcsan/arch/x86/boot/bzImage $(SELFTEST_OUT)
 
 sparse: config-check
 	@touch mm/mem_defrag.c
@@ -214,7 +230,7 @@ check-upstream: kernel kernel-upstream mm-selftests $(BUILD)/contig_everyone
 DEMO_DIR := $(BUILD)/demo
 $(DEMO_DIR)/%: tools/demo/%.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	@gcc -Wall -Wextra -O2 -o $@ $<
+	@gcc -Wall -Wextra -O2 -o $@ $< -lpthread
 
 $(DEMO_DIR)/exchange_bench: bench/exchange_bench.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
