@@ -8,7 +8,13 @@
  * is done (at most the given number of seconds), and shows the runs again
  * with the time taken and a data check.
  *
- *   contig_demo [MiB] [wait-seconds] [--thp] [--move-pages NODE]
+ *   contig_demo [MiB] [wait-seconds] [--thp] [--busy] [--move-pages NODE]
+ *
+ * --busy keeps the owner working while kcontigd works, as an application
+ * that goes on after madvise() does: a second thread, every 100 ms, reads
+ * its own /proc/self/pagemap for the buffer and mallocs, touches and frees
+ * 512 KiB (above glibc's mmap threshold: an mmap and a munmap, each taking
+ * the mmap lock for writing).
  *
  * --thp backs the buffer with transparent huge pages where it can
  * (MADV_HUGEPAGE) instead of forbidding them. --move-pages then times
@@ -26,6 +32,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <pthread.h>
 
 #ifndef MADV_CONTIG
 #define MADV_CONTIG	26
@@ -206,8 +213,47 @@ out:
 	return mibs;
 }
 
+struct busy {
+	char *buf;
+	unsigned long pages;
+	volatile int stop;
+	unsigned long rounds;
+};
+
+/* The owner's other work: pagemap reads and 512 KiB malloc/free. */
+static void *busy_owner(void *arg)
+{
+	struct busy *b = arg;
+	uint64_t *pm = malloc(b->pages * sizeof(*pm));
+	long psize = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	while (!b->stop && pm && fd >= 0) {
+		char *p = malloc(512 << 10);
+		ssize_t n;
+
+		n = pread(fd, pm, b->pages * sizeof(*pm),
+			  (uintptr_t)b->buf / psize * sizeof(*pm));
+		if (p) {
+			memset(p, 1, 512 << 10);
+			free(p);
+		}
+		if (n < 0)
+			break;
+		b->rounds++;
+		usleep(100000);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(pm);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	struct busy busy = { };
+	pthread_t busy_thread;
+	int busy_on = 0;
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 64;
 	int wait_s = argc > 2 ? atoi(argv[2]) : 120;
 	long psize = sysconf(_SC_PAGESIZE);
@@ -221,10 +267,12 @@ int main(int argc, char **argv)
 	for (a = 3; a < argc; a++) {
 		if (!strcmp(argv[a], "--thp")) {
 			thp = 1;
+		} else if (!strcmp(argv[a], "--busy")) {
+			busy_on = 1;
 		} else if (!strcmp(argv[a], "--move-pages") && a + 1 < argc) {
 			move_node = atoi(argv[++a]);
 		} else {
-			fprintf(stderr, "usage: %s [MiB] [wait-seconds] [--thp] [--move-pages NODE]\n",
+			fprintf(stderr, "usage: %s [MiB] [wait-seconds] [--thp] [--busy] [--move-pages NODE]\n",
 				argv[0]);
 			return 2;
 		}
@@ -264,6 +312,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("madvise(MADV_CONTIG) = 0\n");
+	if (busy_on) {
+		busy.buf = buf;
+		busy.pages = pages;
+		if (pthread_create(&busy_thread, NULL, busy_owner, &busy)) {
+			perror("pthread_create");
+			return 1;
+		}
+		printf("busy owner: pagemap read + 512 KiB malloc/free every 100 ms\n");
+	}
 	show_file_lines("/proc/self/smaps", "VmFlags", (unsigned long)buf);
 	show_file_lines("/proc/self/contig", NULL, (unsigned long)buf);
 
@@ -291,6 +348,11 @@ int main(int argc, char **argv)
 		usleep(50000);
 	}
 	elapsed = t_in_place ? t_in_place : now() - t0;
+	if (busy_on) {
+		busy.stop = 1;
+		pthread_join(busy_thread, NULL);
+		printf("busy owner: %lu rounds\n", busy.rounds);
+	}
 	if (measure(buf, pages, psize, &after)) {
 		perror("pagemap");
 		return 1;
