@@ -587,6 +587,8 @@ static unsigned long kcontigd_reanchors;
 /* The longest kcontigd holds one mm's mmap lock in one go. */
 #define CONTIG_LOCK_HOLD_MS	20
 #define CONTIG_MAX_BACKOFF	32
+/* First sleep after a pass without progress while work is left. */
+#define CONTIG_RETRY_MS		10
 #define CONTIG_FINE_CANDIDATES	16
 /* Segments a new vma may inherit from the anchors it overlaps. */
 #define CONTIG_MAX_INHERIT	(4 * CONTIG_MAX_SEGS)
@@ -1351,6 +1353,7 @@ struct contig_walk_control {
 	unsigned long budget;		/* page visits left */
 	unsigned long deadline;		/* jiffies: let the mmap lock go */
 	unsigned long moved;		/* pages moved */
+	bool walked;			/* a walk advanced, not yet at its end */
 	/* The vma being walked */
 	struct vm_area_struct *vma;
 	struct contig_anchor *anchor;
@@ -2024,6 +2027,8 @@ static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
 	}
 	contig_batches_run(cc);
 	contig_spare_release(&cc->spare, cc->spare.end);
+	if (visits && addr < vma->vm_end)
+		cc->walked = true;
 	if (a->state == CONTIG_DONE && (a->walk.moved || a->walk.failed))
 		contig_set_state(mm_slot, a, CONTIG_WORKING, CONTIG_R_NONE);
 	a->cursor = addr;
@@ -2149,6 +2154,7 @@ static unsigned long kcontigd_do_scan(struct contig_walk_control *cc)
 	spin_lock(&kcontigd_mm_lock);
 	nr = kcontigd_nr_mms;
 	spin_unlock(&kcontigd_mm_lock);
+	cc->walked = false;
 
 	while (nr-- && !kthread_should_stop()) {
 		struct mm_struct *mm;
@@ -2173,44 +2179,67 @@ static bool kcontigd_should_wake(void)
 	return kthread_should_stop() || READ_ONCE(kcontigd_wake_pending);
 }
 
-static void kcontigd_wait_work(void)
+/*
+ * Sleep until woken, or for @ms while processes are registered; with none
+ * registered there is no timer and only madvise() wakes the thread.
+ */
+static void kcontigd_wait_work(unsigned int ms)
 {
 	if (kcontigd_has_mms()) {
-		unsigned int ms = READ_ONCE(kcontigd_scan_sleep_millisecs);
-
 		trace_kcontigd_sleep(ms);
 		wait_event_freezable_timeout(kcontigd_wait,
 					     kcontigd_should_wake(),
 					     msecs_to_jiffies(ms));
 	} else {
-		/* Nothing registered: no timer, only madvise() wakes us. */
 		trace_kcontigd_sleep(0);
 		wait_event_freezable(kcontigd_wait, kcontigd_should_wake());
 	}
 	trace_kcontigd_wake(kcontigd_full_scans);
 }
 
-/* The thread; @data is its struct contig_walk_control. */
+/*
+ * The thread; @data is its struct contig_walk_control.
+ *
+ * While a vma still has work (pending or working), a pass that moved pages
+ * or advanced a walk without ending it is followed by the next one at
+ * once, and one that did neither (its owner kept taking the mmap lock, an
+ * anchor was only just chosen, a walk ended without moving anything as
+ * its pages keep failing) by a sleep that starts at CONTIG_RETRY_MS and
+ * doubles with each such pass, up to scan_sleep_millisecs; only moved
+ * pages reset it. A back-off in time for a real lack of progress, never a
+ * full sleep between two steps of one job. With no
+ * work left it sleeps scan_sleep_millisecs between maintenance passes.
+ */
 static int kcontigd(void *data)
 {
 	struct contig_walk_control *cc = data;
+	unsigned int retry_ms = 0;
 
 	set_freezable();
 	set_user_nice(current, MAX_NICE);
 
 	while (!kthread_should_stop()) {
+		unsigned int sleep_ms = READ_ONCE(kcontigd_scan_sleep_millisecs);
 		unsigned long moved = 0;
 
 		WRITE_ONCE(kcontigd_wake_pending, false);
 		if (kcontigd_has_mms())
 			moved = kcontigd_do_scan(cc);
-		/* Making progress: go on. No progress or nothing to do: sleep. */
-		if (moved && kcontigd_has_work()) {
+		if (!kcontigd_has_work()) {
+			retry_ms = 0;
+		} else if (moved || cc->walked) {
+			/* A walk in progress is progress, its end is not. */
+			if (moved)
+				retry_ms = 0;
 			try_to_freeze();
 			cond_resched();
 			continue;
+		} else {
+			retry_ms = clamp(retry_ms * 2, CONTIG_RETRY_MS,
+					 sleep_ms);
+			sleep_ms = retry_ms;
 		}
-		kcontigd_wait_work();
+		kcontigd_wait_work(sleep_ms);
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -1117,6 +1118,83 @@ TEST_F_TIMEOUT(defrag, poisoned_frame_in_anchor, 900)
 		EXPECT_NE(pfn_of(getpid(), buf + i * psize), pfn);
 	EXPECT_GE(v.in_place + v.holes + 1, v.resident);
 	munmap(buf, len);
+}
+
+struct busy_owner {
+	char *buf;
+	size_t len;
+	volatile int stop;
+	long rounds;
+};
+
+/* The owner's other work: pagemap reads and mmap/munmap, every 20 ms. */
+static void *busy_owner(void *arg)
+{
+	struct busy_owner *b = arg;
+	size_t n = b->len / psize;
+	uint64_t *pm = malloc(n * sizeof(*pm));
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	while (!b->stop && pm && fd >= 0) {
+		char *p = mmap(NULL, 512 << 10, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (pread(fd, pm, n * sizeof(*pm),
+			  (uintptr_t)b->buf / psize * sizeof(*pm)) < 0)
+			break;
+		if (p != MAP_FAILED) {
+			memset(p, 1, 512 << 10);
+			munmap(p, 512 << 10);
+		}
+		b->rounds++;
+		usleep(20000);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(pm);
+	return NULL;
+}
+
+/*
+ * The owner keeps working (its mmap lock taken for writing 50 times a
+ * second) while kcontigd straightens its buffer, with a scan sleep of a
+ * minute: kcontigd must not sleep a whole scan sleep between two steps of
+ * the job (anchoring, walks, the walk that finds everything in place), so
+ * the vma is done well within that minute. The old loop slept a full
+ * scan sleep after every pass that moved nothing.
+ */
+TEST_F_TIMEOUT(defrag, busy_owner_no_full_sleeps, 900)
+{
+	size_t len = 32 * MIB;
+	struct busy_owner b = { };
+	struct contig_view v;
+	pthread_t thread;
+	double t0;
+	int frag_fd;
+	pid_t frag;
+
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "60000"), 0);
+	ASSERT_EQ(knob_write("pages_to_scan", "4096"), 0);
+	frag = start_fragmenter(256, &frag_fd);
+	ASSERT_GT(frag, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	b.buf = map_filled(len, 9900, MAP_PRIVATE);
+	ASSERT_NE(b.buf, NULL);
+	b.len = len;
+	ASSERT_EQ(pthread_create(&thread, NULL, busy_owner, &b), 0);
+	t0 = now_seconds();
+	ASSERT_EQ(madvise(b.buf, len, MADV_CONTIG), 0);
+	EXPECT_TRUE(wait_settled(b.buf, &v, 50));
+	TH_LOG("state=%s after %.1f s, in_place=%ld/%ld holes=%ld, owner rounds %ld",
+	       v.state, now_seconds() - t0, v.in_place, v.resident, v.holes,
+	       b.rounds);
+	b.stop = 1;
+	pthread_join(thread, NULL);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_GT(b.rounds, 0);
+	EXPECT_TRUE(check_filled(b.buf, len, 9900));
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+	munmap(b.buf, len);
 }
 
 TEST_HARNESS_MAIN
