@@ -15,6 +15,7 @@
 
 #include "../kselftest_harness.h"
 #include "contig_util.h"
+#include "exchange_util.h"
 
 static const char * const knobs[] = {
 	"enabled", "scan_sleep_millisecs", "pages_to_scan",
@@ -394,34 +395,6 @@ TEST_F_TIMEOUT(kcontigd, anchors_dropped_when_exit_races, 120)
 #define PM_TEST		"/sys/power/pm_test"
 #define PM_STATE	"/sys/power/state"
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int read_line(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 /*
  * A child that keeps kcontigd busy: a 4 MiB vma populated in the holes of
  * another, advised, and every 100 ms a quarter of it dropped and faulted
@@ -494,10 +467,10 @@ TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
 	int i, round, status;
 
 	if (access(PM_TEST, W_OK) ||
-	    read_line("/sys/power/pm_freeze_timeout", saved_timeout,
+	    read_sysfs("/sys/power/pm_freeze_timeout", saved_timeout,
 		      sizeof(saved_timeout)))
 		SKIP(return, "no %s (CONFIG_PM_SLEEP_DEBUG)", PM_TEST);
-	ASSERT_EQ(read_line(PM_STATE, states, sizeof(states)), 0);
+	ASSERT_EQ(read_sysfs(PM_STATE, states, sizeof(states)), 0);
 	if (!strstr(states, "freeze"))
 		SKIP(return, "no suspend-to-idle in %s", PM_STATE);
 	ASSERT_EQ(knob_write("enabled", "1"), 0);
@@ -510,10 +483,10 @@ TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
 			keep_busy(page);
 		}
 	}
-	ASSERT_EQ(write_file("/sys/module/suspend/parameters/pm_test_delay",
+	ASSERT_EQ(write_sysctl("/sys/module/suspend/parameters/pm_test_delay",
 			     "1"), 0);
-	ASSERT_EQ(write_file("/sys/power/pm_freeze_timeout", "2000"), 0);
-	ASSERT_EQ(write_file(PM_TEST, "freezer"), 0);
+	ASSERT_EQ(write_sysctl("/sys/power/pm_freeze_timeout", "2000"), 0);
+	ASSERT_EQ(write_sysctl(PM_TEST, "freezer"), 0);
 	/* The children start moving within seconds. */
 	for (i = 0; i < 600 && pages_moved() == moved; i++)
 		usleep(100000);
@@ -522,7 +495,7 @@ TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
 		/* kcontigd has work left when the freeze starts. */
 		EXPECT_TRUE(some_vma_working(pids, 16))
 			TH_LOG("round %d: no vma left to work on", round);
-		EXPECT_EQ(write_file(PM_STATE, "freeze"), 0)
+		EXPECT_EQ(write_sysctl(PM_STATE, "freeze"), 0)
 			TH_LOG("round %d: freezing failed (see the console)",
 			       round);
 		usleep(200000);
@@ -532,8 +505,8 @@ TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
 		usleep(100000);
 	EXPECT_GT(pages_moved(), moved)
 		TH_LOG("kcontigd did not resume after the thaw");
-	write_file(PM_TEST, "none");
-	write_file("/sys/power/pm_freeze_timeout", saved_timeout);
+	write_sysctl(PM_TEST, "none");
+	write_sysctl("/sys/power/pm_freeze_timeout", saved_timeout);
 	for (i = 0; i < 16; i++) {
 		kill(pids[i], SIGKILL);
 		waitpid(pids[i], &status, 0);
