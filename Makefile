@@ -189,6 +189,7 @@ contigctl: $(SETUP_STAMP)
 	@mkdir -p $(CONTIGCTL_OUT)
 	@$(MAKE) -s -C tools/contigctl OUTPUT=$(CONTIGCTL_OUT)/
 	@gcc -Wall -O2 -o $(CONTIGCTL_OUT)/contig_target $(SELFTEST_DIR)/contig_target.c
+	@gcc -Wall -O2 -o $(CONTIGCTL_OUT)/contig_demo tools/demo/contig_demo.c -lpthread
 
 contigctl-test: contigctl
 	@$(MAKE) -s -C tools/contigctl OUTPUT=$(CONTIGCTL_OUT)/ test

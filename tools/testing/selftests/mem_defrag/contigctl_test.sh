@@ -945,6 +945,25 @@ t_bpftrace_enum_scripts() {
 	done
 }
 
+# make demo's contig_demo reports the state the kernel gave, in the very
+# /proc/self/contig line it prints (kcontigd on for this one case).
+t_demo_reports_kernel_state() {
+	need_kcontigd || return
+	local demo st line
+	demo=$(dirname "$target")/contig_demo
+	[ -x "$demo" ] || { skip "no $demo"; return; }
+	echo 1 > "$sysfs/enabled"
+	run "$demo" 8 120
+	echo 0 > "$sysfs/enabled"
+	want_rc 0 || { printf '%s\n' "$out" | sed 's/^/# /'; return 1; }
+	st=$(printf '%s\n' "$out" | sed -n 's/^state \([a-z]*\) after .*/\1/p')
+	line=$(printf '%s\n' "$out" | grep -A1 '^state ' | sed -n 's/.*\/proc\/self\/contig: .* state=\([a-z]*\) .*/\1/p')
+	if [ -z "$st" ] || [ "$st" != "$line" ] || [ "$st" != done ]; then
+		printf '%s\n' "$out" | sed 's/^/# /'
+		return 1
+	fi
+}
+
 t_release_all() {
 	need_kcontigd || return
 	local r
@@ -1013,6 +1032,7 @@ tests=(
 	t_no_kcontigd
 	t_bpftrace_activity
 	t_bpftrace_enum_scripts
+	t_demo_reports_kernel_state
 	t_release_all
 	t_target_exits_during_show
 )
