@@ -1252,9 +1252,11 @@ int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 	    !pfn_valid(target_pfn + nr - 1) ||
 	    (target_pfn <= src_pfn && src_pfn < target_pfn + nr))
 		rc = -EINVAL;
-	else if (!pfn_to_online_page(target_pfn) ||
-		 !pfn_to_online_page(target_pfn + nr - 1))
-		/* Device memory or offline: not the page allocator's frames. */
+	else if (!pfn_to_online_page(target_pfn))
+		/*
+		 * Device memory or offline: not the page allocator's frames.
+		 * An aligned folio-sized range lies in one memory section.
+		 */
 		rc = is_zone_device_page(pfn_to_page(target_pfn)) ?
 		     -EOPNOTSUPP : -EINVAL;
 	else

@@ -2154,7 +2154,6 @@ static unsigned long kcontigd_do_scan(struct contig_walk_control *cc)
 	spin_lock(&kcontigd_mm_lock);
 	nr = kcontigd_nr_mms;
 	spin_unlock(&kcontigd_mm_lock);
-	cc->walked = false;
 
 	while (nr-- && !kthread_should_stop()) {
 		struct mm_struct *mm;
@@ -2207,8 +2206,8 @@ static void kcontigd_wait_work(unsigned int ms)
  * its pages keep failing) by a sleep that starts at CONTIG_RETRY_MS and
  * doubles with each such pass, up to scan_sleep_millisecs; only moved
  * pages reset it. A back-off in time for a real lack of progress, never a
- * full sleep between two steps of one job. With no
- * work left it sleeps scan_sleep_millisecs between maintenance passes.
+ * full sleep between two steps of one job. With no work left it sleeps
+ * scan_sleep_millisecs between maintenance passes.
  */
 static int kcontigd(void *data)
 {
@@ -2223,6 +2222,7 @@ static int kcontigd(void *data)
 		unsigned long moved = 0;
 
 		WRITE_ONCE(kcontigd_wake_pending, false);
+		cc->walked = false;
 		if (kcontigd_has_mms())
 			moved = kcontigd_do_scan(cc);
 		if (!kcontigd_has_work()) {
