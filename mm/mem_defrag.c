@@ -490,6 +490,8 @@ struct contig_anchor {
 	unsigned long next_check;		/* full_scans of the next check */
 	struct contig_walk {			/* the walk in progress */
 		unsigned long in_place, moved, holes, failed;
+		/* holes whose target frame another page holds, per segment */
+		unsigned long taken[CONTIG_MAX_SEGS];
 	} walk;
 	/* the last complete walk */
 	unsigned long in_place, holes;
@@ -951,12 +953,29 @@ static inline unsigned long contig_first_candidate(unsigned long zstart,
 	return zstart + ((vpn - zstart) & (align - 1));
 }
 
-/* Does [pfn, pfn + nr) overlap an anchor (including @a's own)? */
-static bool contig_range_taken(unsigned long pfn, unsigned long nr)
+/*
+ * Does [pfn, pfn + nr) overlap an anchor other than @own (which may be
+ * NULL: any anchor)?
+ */
+static bool contig_range_taken(unsigned long pfn, unsigned long nr,
+			       const struct contig_anchor *own)
 {
+	unsigned long last = pfn + nr - 1;
+	struct interval_tree_node *n;
+	unsigned int i;
+
 	lockdep_assert_held(&contig_anchor_lock);
-	return interval_tree_iter_first(&contig_anchor_tree, pfn,
-					pfn + nr - 1);
+	for (n = interval_tree_iter_first(&contig_anchor_tree, pfn, last); n;
+	     n = interval_tree_iter_next(n, pfn, last)) {
+		if (!own || !own->anchored)
+			return true;
+		for (i = 0; i < own->nr_segs; i++)
+			if (n == &own->seg[i].range)
+				break;
+		if (i == own->nr_segs)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -1003,7 +1022,7 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 				  bad[(pfn - base) / pageblock_nr_pages],
 		};
 
-		if (contig_range_taken(pfn, nr))
+		if (contig_range_taken(pfn, nr, NULL))
 			continue;
 		for (i = 0; i < nr_excl; i++)
 			if (pfn < excl[i].pfn + excl[i].nr &&
@@ -1187,7 +1206,7 @@ static int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
 	spin_lock(&contig_anchor_lock);
 	old = a->anchored ? a->charged : 0;
 	for (i = 0; i < nr_segs; i++)
-		if (contig_range_taken(seg[i].pfn, seg[i].nr))
+		if (contig_range_taken(seg[i].pfn, seg[i].nr, a))
 			err = -ENOSPC;
 	if (contig_charged_pages - old + charge > limit)
 		err = -ENOSPC;
@@ -1811,6 +1830,59 @@ static enum contig_outcome contig_move_one(struct contig_walk_control *cc,
 	return out;
 }
 
+/*
+ * The segment of a settled multi-segment anchor worth a range of its own:
+ * the one with the most holes whose target frame another page holds (a
+ * page taken, pinned or unmovable, since the choice; each splits the
+ * segment's run in two, one run more than the anchor needs), or -1.
+ */
+static int contig_taken_seg(const struct contig_anchor *a)
+{
+	int i, worst = -1;
+
+	if (a->nr_segs < 2 || a->reanchors >= CONTIG_MAX_REANCHORS)
+		return -1;
+	for (i = 0; i < a->nr_segs; i++)
+		if (a->walk.taken[i] &&
+		    (worst < 0 || a->walk.taken[i] > a->walk.taken[worst]))
+			worst = i;
+	return worst;
+}
+
+/*
+ * Give segment @i of @a, with @taken of its frames held by others, a range
+ * of its own elsewhere if one with fewer unmovable pages fits it; the
+ * other segments keep their frames, so only its pages move again. Returns
+ * 0 when @a is working again, on its new range.
+ */
+static int contig_reanchor_seg(struct kcontigd_mm_slot *mm_slot,
+			       struct vm_area_struct *vma,
+			       struct contig_anchor *a, unsigned int i,
+			       unsigned long taken)
+{
+	struct contig_seg seg[CONTIG_MAX_SEGS];
+	int nid = contig_vma_node(vma);
+	enum contig_reason reason;
+	struct contig_candidate c;
+
+	a->reanchors++;
+	memcpy(seg, a->seg, a->nr_segs * sizeof(*seg));
+	if (contig_choose_range(vma, nid, seg[i].vpn, seg[i].nr, seg,
+				a->nr_segs, &c, &reason))
+		return -ENOSPC;
+	if (c.unmovable >= taken)
+		return -EEXIST;		/* no better than where it is */
+	seg[i].pfn = c.pfn;
+	if (contig_install_anchor(mm_slot, vma, a, seg, a->nr_segs))
+		return -ENOSPC;
+	trace_kcontigd_anchor(vma->vm_mm, seg[i].vpn << PAGE_SHIFT,
+			      (seg[i].vpn + seg[i].nr) << PAGE_SHIFT, c.pfn,
+			      nid, c.unmovable, c.free);
+	WRITE_ONCE(kcontigd_reanchors, kcontigd_reanchors + 1);
+	count_vm_event(CONTIG_REANCHORS);
+	return 0;
+}
+
 /* A walk reached the end of the vma: decide what comes next. */
 static void contig_finish_walk(struct contig_walk_control *cc)
 {
@@ -1822,7 +1894,7 @@ static void contig_finish_walk(struct contig_walk_control *cc)
 	struct contig_seg seg[CONTIG_MAX_SEGS];
 	enum contig_reason reason;
 	bool reanchor = false;
-	int nr_segs;
+	int nr_segs, split = -1;
 
 	atomic_long_add(a->walk.in_place - a->in_place, &contig_pages_in_place);
 	spin_lock(&mm_slot->lock);
@@ -1830,7 +1902,12 @@ static void contig_finish_walk(struct contig_walk_control *cc)
 	a->holes = a->walk.holes;
 	spin_unlock(&mm_slot->lock);
 	a->cursor = vma->vm_start;
-	if (!a->walk.failed && !a->walk.moved) {
+	if (!a->walk.failed && !a->walk.moved)
+		split = contig_taken_seg(a);
+	if (split >= 0 &&
+	    !contig_reanchor_seg(mm_slot, vma, a, split, a->walk.taken[split])) {
+		/* Working again, on the segment's new range. */
+	} else if (!a->walk.failed && !a->walk.moved) {
 		/* Stable: everything in place or a hole. */
 		contig_set_state(mm_slot, a, CONTIG_DONE, a->walk.holes ?
 				 CONTIG_R_HOLES : CONTIG_R_NONE);
@@ -1910,6 +1987,14 @@ static void contig_account(struct contig_walk_control *cc, unsigned long addr,
 		break;
 	case CONTIG_HOLE:
 		a->walk.holes += nr;
+		if (why == CONTIG_R_TARGET_PINNED || why == CONTIG_R_UNMOVABLE) {
+			const struct contig_seg *seg;
+
+			seg = contig_seg_of(a->seg, a->nr_segs,
+					    addr >> PAGE_SHIFT);
+			if (seg)
+				a->walk.taken[seg - a->seg] += nr;
+		}
 		break;
 	case CONTIG_FAILED:
 		a->walk.failed += nr;

@@ -645,57 +645,59 @@ TEST_F_TIMEOUT(defrag, fork_and_exec_mid_run, 900)
  * with holes.
  */
 #define SUB_WINDOWS	1024	/* 48 GiB of frames */
-TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
+
+/*
+ * Fill node 1 but 48 MiB with *@big (@fill bytes) and pin with @ring, in
+ * each 48 MiB window of frames, the page nearest its middle: no clean
+ * range of 64 MiB is left. Returns the number of pages pinned, 0 when it
+ * cannot pin (the caller skips).
+ */
+static size_t pin_window_middles(struct __test_metadata *_metadata, int ring,
+				 char **big, size_t *fill)
 {
 	unsigned long node1 = 2, window = 48 * MIB / psize;
-	size_t len = 64 * MIB, fill, pages, i, w, nr_iov = 0;
 	static long best[SUB_WINDOWS];
 	static size_t at[SUB_WINDOWS];
-	struct io_uring_params params = { };
 	struct iovec iov[SUB_WINDOWS];
-	char line[512], *big, *buf, *p;
-	struct contig_view v;
-	long free_kb = 0, runs, r99;
-	int ring, segs = 1, fd;
+	size_t pages, i, w, nr_iov = 0;
+	long free_kb = 0;
+	char line[512], *p;
 	uint64_t *pm;
-	cpu_set_t cpu0;
 	FILE *f;
-
-	if (access("/sys/devices/system/node/node1", F_OK))
-		SKIP(return, "needs a node 1");
-	/* On CPU 0, so that page tables and the like stay on node 0. */
-	CPU_ZERO(&cpu0);
-	CPU_SET(0, &cpu0);
-	ASSERT_EQ(sched_setaffinity(0, sizeof(cpu0), &cpu0), 0);
-	ring = syscall(__NR_io_uring_setup, 4, &params);
-	if (ring < 0)
-		SKIP(return, "no io_uring");
+	int fd;
 
 	f = fopen("/sys/devices/system/node/node1/meminfo", "r");
-	ASSERT_NE(f, NULL);
-	while (fgets(line, sizeof(line), f))
-		if ((p = strstr(line, "MemFree:")))
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "MemFree:");
+		if (p)
 			free_kb = atol(p + 8);
+	}
 	fclose(f);
-	ASSERT_GT(free_kb, 256 * 1024);
-	fill = (free_kb / 1024 - 48) * MIB;
-	pages = fill / psize;
-	big = mmap(NULL, fill, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(big, MAP_FAILED);
-	madvise(big, fill, MADV_NOHUGEPAGE);
-	ASSERT_EQ(syscall(SYS_mbind, big, fill, MPOL_BIND_, &node1, 3, 0), 0);
+	if (free_kb <= 256 * 1024)
+		return 0;
+	*fill = (free_kb / 1024 - 48) * MIB;
+	pages = *fill / psize;
+	*big = mmap(NULL, *fill, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*big == MAP_FAILED)
+		return 0;
+	madvise(*big, *fill, MADV_NOHUGEPAGE);
+	if (syscall(SYS_mbind, *big, *fill, MPOL_BIND_, &node1, 3, 0))
+		return 0;
 	for (i = 0; i < pages; i++)
-		big[i * psize] = 1;
+		(*big)[i * psize] = 1;
 
-	/* Pin, in each 48 MiB window of frames, the page nearest its middle. */
 	pm = calloc(pages, sizeof(*pm));
-	ASSERT_NE(pm, NULL);
 	fd = open("/proc/self/pagemap", O_RDONLY);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(pread(fd, pm, pages * sizeof(*pm),
-			(uintptr_t)big / psize * sizeof(*pm)),
-		  (ssize_t)(pages * sizeof(*pm)));
+	if (!pm || fd < 0 ||
+	    pread(fd, pm, pages * sizeof(*pm),
+		  (uintptr_t)*big / psize * sizeof(*pm)) !=
+	    (ssize_t)(pages * sizeof(*pm))) {
+		free(pm);
+		return 0;
+	}
 	close(fd);
 	for (w = 0; w < SUB_WINDOWS; w++)
 		best[w] = LONG_MAX;
@@ -715,22 +717,84 @@ TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
 	for (w = 0; w < SUB_WINDOWS; w++) {
 		if (best[w] == LONG_MAX)
 			continue;
-		iov[nr_iov].iov_base = big + at[w] * psize;
+		iov[nr_iov].iov_base = *big + at[w] * psize;
 		iov[nr_iov++].iov_len = psize;
 	}
-	TH_LOG("node 1: %zu MiB filled, %zu pages pinned", fill / MIB, nr_iov);
+	TH_LOG("node 1: %zu MiB filled, %zu pages pinned", *fill / MIB, nr_iov);
 	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
-		    iov, nr_iov))
-		SKIP(return, "cannot pin with io_uring: %s", strerror(errno));
+		    iov, nr_iov)) {
+		TH_LOG("cannot pin with io_uring: %s", strerror(errno));
+		return 0;
+	}
+	return nr_iov;
+}
 
+/* The segments of the anchor of the vma at @buf, from /proc/self/contig. */
+static int anchor_segs(void *buf, unsigned long *va, unsigned long *pfn,
+		       int max)
+{
+	char line[512], *p;
+	int n = 0;
+
+	if (contig_line(getpid(), (unsigned long)buf, line, sizeof(line)))
+		return -1;
+	p = strstr(line, " anchor=");
+	if (!p)
+		return -1;
+	p += 8;
+	while (n < max && sscanf(p, "0x%lx:0x%lx", &va[n], &pfn[n]) == 2) {
+		n++;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	return n;
+}
+
+/* A CPU-0 process with node 1 filled and pinned between 48 MiB windows. */
+static int pinned_node1_setup(struct __test_metadata *_metadata, int *ring,
+			      char **big, size_t *fill)
+{
+	struct io_uring_params params = { };
+	cpu_set_t cpu0;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		return -1;
+	/* On CPU 0, so that page tables and the like stay on node 0. */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	if (sched_setaffinity(0, sizeof(cpu0), &cpu0))
+		return -1;
+	*ring = syscall(__NR_io_uring_setup, 4, &params);
+	if (*ring < 0)
+		return -1;
+	if (!pin_window_middles(_metadata, *ring, big, fill)) {
+		close(*ring);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A vma that no clean range fits (a pinned page in every 48 MiB of node
+ * 1) gets sub-anchors between the pins and ends with as many runs.
+ */
+TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
+{
+	size_t len = 64 * MIB, fill;
+	unsigned long va[8], pfn[8];
+	struct contig_view v;
+	long runs, r99;
+	char *big, *buf;
+	int ring, segs;
+
+	if (pinned_node1_setup(_metadata, &ring, &big, &fill))
+		SKIP(return, "needs a node 1, io_uring and pins");
 	buf = advise_bound_to_node1(_metadata, len, 15000, &v);
 	ASSERT_NE(buf, NULL);
 	measure(buf, len, &runs, &r99);
-	ASSERT_EQ(contig_line(getpid(), (unsigned long)buf, line, sizeof(line)),
-		  0);
-	for (p = strstr(line, " anchor="); p && *p; p++)
-		segs += *p == ',';
-	TH_LOG("%s", line);
+	segs = anchor_segs(buf, va, pfn, 8);
 	EXPECT_STREQ(v.state, "done");
 	EXPECT_GE(segs, 2);
 	EXPECT_LE(segs, 4);
@@ -739,6 +803,116 @@ TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
 	EXPECT_LE(r99, 4);
 	EXPECT_TRUE(check_filled(buf, len, 15000));
 	close(ring);
+	munmap(buf, len);
+	munmap(big, fill);
+}
+
+/*
+ * A frame in the middle of a done sub-anchor is taken and pinned by
+ * someone else: that segment alone is anchored anew (the others stay and
+ * nothing of theirs moves), so the vma is back to as many runs as
+ * segments, with no hole. Kept as a hole, it would split its segment's
+ * run in two and leave R99 one above the number of segments.
+ */
+TEST_F_TIMEOUT(defrag, taken_frame_reanchors_its_segment, 900)
+{
+	size_t len = 64 * MIB, fill, pin_len;
+	unsigned long va[8], pfn[8], va2[8], pfn2[8], node1 = 2, seg_pages;
+	unsigned long target = 0, reanchors;
+	struct io_uring_params params = { };
+	int ring, ring2, segs, segs2, s, try, node0 = 0, status;
+	struct iovec iov;
+	char *big, *buf, *pin = NULL, *x = NULL;
+	struct contig_view v;
+	long runs, r99;
+	double deadline;
+
+	if (pinned_node1_setup(_metadata, &ring, &big, &fill))
+		SKIP(return, "needs a node 1, io_uring and pins");
+	buf = advise_bound_to_node1(_metadata, len, 15100, &v);
+	ASSERT_NE(buf, NULL);
+	segs = anchor_segs(buf, va, pfn, 8);
+	ASSERT_GE(segs, 2);
+	ASSERT_STREQ(v.state, "done");
+	/* Wait out a late hole of the first walks, if any. */
+	deadline = now_seconds() + 120;
+	while (now_seconds() < deadline &&
+	       (contig_view(buf, &v) || v.holes || v.in_place != v.resident))
+		usleep(100000);
+	ASSERT_EQ(v.holes, 0);
+	segs = anchor_segs(buf, va, pfn, 8);
+
+	/* The middle page of the second segment leaves its frame... */
+	s = 1;
+	seg_pages = ((s + 1 < segs ? va[s + 1] : (unsigned long)buf + len) -
+		     va[s]) / psize;
+	pin_len = psize;
+	pin = mmap(NULL, pin_len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(pin, MAP_FAILED);
+	ASSERT_EQ(syscall(SYS_mbind, pin, pin_len, MPOL_BIND_, &node1, 3, 0),
+		  0);
+	/* ...for node 0, and a page of ours, soon to be pinned, takes it. */
+	for (try = 0; try < 32 && !x; try++) {
+		char *cand = (char *)va[s] + (seg_pages / 2 + try) * psize;
+		unsigned long t = pfn[s] + seg_pages / 2 + try;
+
+		if (pfn_of(getpid(), cand) != t)
+			continue;
+		/* Freed last, t is the first frame this CPU hands out. */
+		madvise(pin, pin_len, MADV_DONTNEED);
+		ASSERT_EQ(syscall(SYS_move_pages, 0, 1, &cand, &node0,
+				  &status, 0), 0);
+		pin[0] = 1;
+		if (pfn_of(getpid(), pin) == t) {
+			x = cand;
+			target = t;
+		}
+	}
+	if (!x)
+		SKIP(return, "no freed frame came back to us");
+	ring2 = syscall(__NR_io_uring_setup, 4, &params);
+	ASSERT_GE(ring2, 0);
+	iov.iov_base = pin;
+	iov.iov_len = pin_len;
+	ASSERT_EQ(syscall(__NR_io_uring_register, ring2,
+			  IORING_REGISTER_BUFFERS, &iov, 1), 0);
+	TH_LOG("frame 0x%lx of segment %d (of %d) pinned, its page moved off",
+	       target, s, segs);
+	reanchors = knob_read_long("reanchors");
+
+	/* Done again, everything in place, no hole. */
+	deadline = now_seconds() + 120;
+	do {
+		usleep(100000);
+		if (contig_view(buf, &v))
+			continue;
+		if (!strcmp(v.state, "done") && pfn_of(getpid(), x) &&
+		    pfn_of(getpid(), x) != target && v.holes == 0 &&
+		    v.in_place == v.resident)
+			break;
+	} while (now_seconds() < deadline);
+	measure(buf, len, &runs, &r99);
+	segs2 = anchor_segs(buf, va2, pfn2, 8);
+	TH_LOG("state=%s holes=%ld in_place=%ld/%ld runs=%ld r99=%ld segs=%d reanchors +%ld",
+	       v.state, v.holes, v.in_place, v.resident, runs, r99, segs2,
+	       knob_read_long("reanchors") - (long)reanchors);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_EQ(v.holes, 0);
+	EXPECT_EQ(v.in_place, v.resident);
+	EXPECT_LE(r99, segs);
+	/* Only the segment in the way moved. */
+	ASSERT_EQ(segs2, segs);
+	for (s = 0; s < segs; s++) {
+		EXPECT_EQ(va2[s], va[s]);
+		if (s != 1)
+			EXPECT_EQ(pfn2[s], pfn[s]);
+	}
+	EXPECT_NE(pfn2[1], pfn[1]);
+	EXPECT_TRUE(check_filled(buf, len, 15100));
+	close(ring2);
+	close(ring);
+	munmap(pin, pin_len);
 	munmap(buf, len);
 	munmap(big, fill);
 }
