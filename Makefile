@@ -34,7 +34,7 @@ SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \
 	demo bench measure-holds test-runner checkpatch sparse clean distclean \
-	config-kcsan kernel-kcsan check-kcsan
+	config-kcsan kernel-kcsan check-kcsan torture config-debug kernel-debug check-debug
 
 help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
@@ -46,6 +46,10 @@ help:
 	@echo '                     (UPSTREAM_ROUNDS=N repeats them)'
 	@echo '  make measure-holds the longest mmap_lock and contig_anchor_lock holds'
 	@echo '  make check-kcsan   kcontigd selftests under KCSAN (build/obj-kcsan)'
+	@echo '  make check-debug   make check in a KASAN + kmemleak + DEBUG_PAGEALLOC +'
+	@echo '                     PAGE_OWNER + PAGE_TABLE_CHECK kernel (build/obj-debug)'
+	@echo '  make torture       the torture test alone, DURATION=seconds (1800)'
+	@echo '                     with TORTURE_PROCS=N processes (4)'
 	@echo
 	@echo '  make setup         install the Debian packages the project needs'
 	@echo '  make kernel        build the check kernel (build/obj-check)'
@@ -120,6 +124,9 @@ config-bench: tree
 config-kcsan: tree
 	$(call kernel_config,$(BUILD)/obj-kcsan,vm.config kcsan.config)
 
+config-debug: tree
+	$(call kernel_config,$(BUILD)/obj-debug,vm.config debug.config kasan.config memdebug.config)
+
 # The unpatched 6.12 tree and kernel, same config (the MEM_DEFRAG lines
 # of vm.config name no symbol there): the first column of check-upstream.
 USRC := $(BUILD)/src-upstream
@@ -164,6 +171,19 @@ kernel-kcsan: config-kcsan
 		{ tail -40 $(BUILD)/kernel-kcsan.log; exit 1; }
 	@echo "kernel: $$(cat $(BUILD)/obj-kcsan/include/config/kernel.release) (KCSAN) ready"
 
+kernel-debug: config-debug
+	@echo "kernel: building the memory-debugger kernel in build/obj-debug"
+	@$(call KMAKE,$(BUILD)/obj-debug) bzImage > $(BUILD)/kernel-debug.log 2>&1 || \
+		{ tail -40 $(BUILD)/kernel-debug.log; exit 1; }
+	@echo "kernel: $$(cat $(BUILD)/obj-debug/include/config/kernel.release) (KASAN, kmemleak) ready"
+
+# make check's kselftests (torture included) in the memory-debugger
+# kernel, then a kmemleak scan; slow (KASAN and DEBUG_PAGEALLOC under TCG).
+check-debug: kernel-debug selftests contigctl
+	@CHECK_NAME=debug CHECK_APPEND=page_owner=on CHECK_TEST_TIMEOUT=3600 \
+		CHECK_VM_TIMEOUT=10800 tools/testing/vm/check.sh \
+		$(BUILD)/obj-debug/arch/x86/boot/bzImage $(SELFTEST_OUT) $(CONTIGCTL_OUT)
+
 # Data races: the kcontigd selftests in a KCSAN kernel; fails on a race
 # with a frame in kcontigd's code, lists the kernel's others.
 check-kcsan: kernel-kcsan selftests
@@ -207,6 +227,14 @@ test-runner: kernel
 check: kernel selftests contigctl mm-selftests $(BUILD)/contig_everyone
 	@tools/testing/vm/check.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT) $(CONTIGCTL_OUT) \
 		$(MM_SELFTESTS) $(BUILD)/contig_everyone
+
+# Torture (tools/testing/selftests/mem_defrag/torture.c) for DURATION
+# seconds; make check runs it for 90.
+DURATION ?= 1800
+TORTURE_PROCS ?= 4
+torture: kernel selftests
+	@tools/testing/vm/torture.sh $(BUILD)/obj-check/arch/x86/boot/bzImage $(SELFTEST_OUT) \
+		$(DURATION) $(TORTURE_PROCS)
 
 # The 6.12 mm selftests, built unmodified (no patch touches them) with the
 # check kernel's headers; khugepaged.c of 6.12.117 uses ksft_print_msg()
