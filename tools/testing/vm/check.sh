@@ -12,6 +12,15 @@
 # With MM_SELFTESTS (the built 6.12 mm selftests) and ADVISOR
 # (contig_everyone), also runs the quick: subset of upstream-mm.list with
 # every process's memory under kcontigd (make check-upstream runs all).
+#
+# Environment (make check-debug sets them for its slower kernel):
+#   CHECK_NAME          prefix of the VM run names (build/vm/NAME-check/...)
+#   CHECK_APPEND        more kernel command line for the test boots
+#   CHECK_TEST_TIMEOUT  seconds per kselftest binary (900)
+#   CHECK_VM_TIMEOUT    seconds for the main boot (2400)
+# A kernel with kmemleak gets a scan after the tests: a leaked object
+# allocated in kcontigd's code fails the run, the kernel's others are
+# listed.
 
 set -uo pipefail
 
@@ -24,6 +33,10 @@ mm_selftests=${4:-}
 advisor=${5:-}
 [ -n "$contigctl" ] && contigctl=$(cd "$contigctl" && pwd)
 vm=$here/run-vm.sh
+prefix=${CHECK_NAME:+$CHECK_NAME-}
+append=${CHECK_APPEND:-}
+test_timeout=${CHECK_TEST_TIMEOUT:-900}
+vm_timeout=${CHECK_VM_TIMEOUT:-2400}
 
 pass=0
 fail=0
@@ -80,7 +93,7 @@ if [ -n "$contigctl" ]; then
 fi
 
 # 1. The runner must fail a run whose console shows a kernel warning.
-"$vm" --kernel "$kernel" --timeout 300 --name runner-warning -- \
+"$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-warning" -- \
 	'echo "WARNING: CPU: 0 PID: 1 at runner self-test" > /dev/kmsg' \
 	> /dev/null 2>&1
 rc=$?
@@ -88,26 +101,38 @@ rc=$?
 	result fail "runner.fails_on_console_warning" "exit $rc, expected 125"
 
 # 2. ... and must kill and report a guest that hangs.
-"$vm" --kernel "$kernel" --timeout 60 --name runner-hang -- 'sleep 100000' \
+"$vm" --kernel "$kernel" --timeout 60 --name "${prefix}runner-hang" -- 'sleep 100000' \
 	> /dev/null 2>&1
 rc=$?
 [ "$rc" = 124 ] && result ok "runner.kills_hung_guest" ||
 	result fail "runner.kills_hung_guest" "exit $rc, expected 124"
 
 # 3. ... and must pass on the command's failure status.
-"$vm" --kernel "$kernel" --timeout 300 --name runner-status -- 'exit 7' \
+"$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-status" -- 'exit 7' \
 	> /dev/null 2>&1
 rc=$?
 [ "$rc" = 7 ] && result ok "runner.returns_command_status" ||
 	result fail "runner.returns_command_status" "exit $rc, expected 7"
 
 # 4. KUnit and kselftests, in one boot of the debug kernel.
-"$vm" --kernel "$kernel" --timeout 2400 --name check -- \
-	"$here/guest-check.sh" "$selftests" ${contigctl:+"$contigctl"}
+"$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}check" \
+	${append:+--append "$append"} -- \
+	"TEST_TIMEOUT=$test_timeout $here/guest-check.sh" "$selftests" ${contigctl:+"$contigctl"}
 rc=$?
-results=$repo/build/vm/check/results
+results=$repo/build/vm/${prefix}check/results
 [ "$rc" = 0 ] && result ok "vm.clean_console_and_exit" ||
-	result fail "vm.clean_console_and_exit" "run-vm exit $rc, see build/vm/check/"
+	result fail "vm.clean_console_and_exit" "run-vm exit $rc, see build/vm/${prefix}check/"
+
+# kmemleak's scan after the tests: objects allocated in kcontigd's code.
+if [ -f "$results/kmemleak.txt" ]; then
+	leaks=$(grep -c '^unreferenced object' "$results/kmemleak.txt")
+	ours=$(awk '/^unreferenced object/ { if (o) n++; o = 0 }
+		/(mem_defrag|exchange|kcontigd|contig_)[a-z_]*\+0x/ { o = 1 }
+		END { if (o) n++; print n + 0 }' "$results/kmemleak.txt")
+	echo "kmemleak: $leaks unreferenced objects, $ours allocated in kcontigd's code"
+	[ "$ours" = 0 ] && result ok "kmemleak.none_of_ours" ||
+		result fail "kmemleak.none_of_ours" "$ours, see $results/kmemleak.txt"
+fi
 
 if [ -s "$results/kunit.tap" ]; then
 	tap_count "$results/kunit.tap" "kunit." 1
@@ -140,13 +165,14 @@ if [ -x "$selftests/device_memory" ]; then
 	devmem='memmap=256M$0x60000000 memmap=256M$0x170000000'
 	devmem+=' test_hmm.spm_addr_dev0=0x60000000'
 	devmem+=' test_hmm.spm_addr_dev1=0x170000000'
-	"$vm" --kernel "$kernel" --timeout 600 --name devmem --append "$devmem" -- \
+	"$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}devmem" \
+		--append "$devmem${append:+ $append}" -- \
 		"\"$selftests/device_memory\" > \"\$RESULTS/device_memory.tap\" 2>&1"
 	rc=$?
 	[ "$rc" = 0 ] && result ok "devmem.clean_console_and_exit" ||
 		result fail "devmem.clean_console_and_exit" \
-			"run-vm exit $rc, see build/vm/devmem/"
-	res=$repo/build/vm/devmem/results/device_memory.tap
+			"run-vm exit $rc, see build/vm/${prefix}devmem/"
+	res=$repo/build/vm/${prefix}devmem/results/device_memory.tap
 	if [ -s "$res" ]; then
 		tap_count "$res" "device_memory." 0
 	else

@@ -646,6 +646,65 @@ TEST_F_TIMEOUT(defrag, fork_and_exec_mid_run, 900)
  */
 #define SUB_WINDOWS	1024	/* 48 GiB of frames */
 
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The page of @big (@pages, their pagemap @pm) nearest the middle of the
+ * first gap of more than @window frames between the @nr pinned ones in
+ * @iov (or our lowest and highest frame) that holds one of our pages;
+ * @pages when there is none.
+ */
+static size_t gap_middle_page(const uint64_t *pm, size_t pages, char *big,
+			      const struct iovec *iov, size_t nr,
+			      unsigned long window)
+{
+	unsigned long *pfn = calloc(nr + 2, sizeof(*pfn)), mid;
+	unsigned long lo = ULONG_MAX, hi = 0, d, best;
+	size_t i, g, n = 0, at = pages;
+
+	if (!pfn)
+		return pages;
+	for (i = 0; i < pages; i++) {
+		unsigned long f = pm[i] & PM_PFN_MASK;
+
+		if (!(pm[i] & PM_PRESENT))
+			continue;
+		lo = f < lo ? f : lo;
+		hi = f > hi ? f : hi;
+	}
+	pfn[n++] = lo;
+	pfn[n++] = hi;
+	for (i = 0; i < nr; i++)
+		pfn[n++] = pm[((char *)iov[i].iov_base - big) / psize] &
+			   PM_PFN_MASK;
+	qsort(pfn, n, sizeof(*pfn), cmp_ulong);
+	for (g = 1; g < n && at == pages; g++) {
+		if (pfn[g] - pfn[g - 1] <= window)
+			continue;
+		mid = pfn[g - 1] + (pfn[g] - pfn[g - 1]) / 2;
+		best = ULONG_MAX;
+		for (i = 0; i < pages; i++) {
+			unsigned long f = pm[i] & PM_PFN_MASK;
+
+			if (!(pm[i] & PM_PRESENT) || f <= pfn[g - 1] ||
+			    f >= pfn[g])
+				continue;
+			d = f > mid ? f - mid : mid - f;
+			if (d < best) {
+				best = d;
+				at = i;
+			}
+		}
+	}
+	free(pfn);
+	return at;
+}
+
 /*
  * Fill node 1 but 48 MiB with *@big (@fill bytes) and pin with @ring, in
  * each 48 MiB window of frames, the page nearest its middle: no clean
@@ -713,13 +772,24 @@ static size_t pin_window_middles(struct __test_metadata *_metadata, int ring,
 			at[w] = i;
 		}
 	}
-	free(pm);
 	for (w = 0; w < SUB_WINDOWS; w++) {
 		if (best[w] == LONG_MAX)
 			continue;
 		iov[nr_iov].iov_base = *big + at[w] * psize;
 		iov[nr_iov++].iov_len = psize;
 	}
+	/*
+	 * A window whose middle holds none of our pages gets its pin off
+	 * centre, and two such windows could leave a clean 64 MiB between
+	 * them: pin also in the middle of every gap over a window wide.
+	 */
+	while (nr_iov < SUB_WINDOWS &&
+	       (i = gap_middle_page(pm, pages, *big, iov, nr_iov, window)) <
+	       pages) {
+		iov[nr_iov].iov_base = *big + i * psize;
+		iov[nr_iov++].iov_len = psize;
+	}
+	free(pm);
 	TH_LOG("node 1: %zu MiB filled, %zu pages pinned", *fill / MIB, nr_iov);
 	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
 		    iov, nr_iov)) {
