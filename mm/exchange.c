@@ -1271,6 +1271,39 @@ int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 	return exchange_migrate_to(src, pfn_to_page(target_pfn), mode);
 }
 
+/**
+ * exchange_migrate_to_node - move an order-0 folio to any frame of a node
+ * @src: a page of the folio to move; the caller's reference is consumed
+ * @nid: the node to move it to
+ * @mode: migration mode
+ *
+ * For a page whose own frame is held by another: at least on the node its
+ * vma belongs on. The frame comes from the page allocator, without
+ * reclaim (best effort), as a migration target of move_pages(2) would.
+ *
+ * Return: 0 once @src's contents live on @nid; -EINVAL for a large folio
+ * or one already on @nid, -ENOMEM when @nid has no free frame, or as
+ * exchange_move_add() and -EAGAIN when the migration failed.
+ */
+int exchange_migrate_to_node(struct page *src, int nid, enum migrate_mode mode)
+{
+	gfp_t gfp = (GFP_HIGHUSER_MOVABLE & ~__GFP_RECLAIM) | __GFP_THISNODE |
+		    __GFP_NOWARN;
+	struct folio *folio = page_folio(src);
+	struct page *dst;
+
+	if (folio_test_large(folio) || folio_nid(folio) == nid) {
+		folio_put(folio);
+		return -EINVAL;
+	}
+	dst = alloc_pages_node(nid, gfp, 0);
+	if (!dst) {
+		folio_put(folio);
+		return -ENOMEM;
+	}
+	return exchange_migrate_to(src, dst, mode);
+}
+
 #ifdef CONFIG_DEBUG_FS
 /* Reference the page mapped at @addr in @mm; -ENOENT if there is none. */
 static int exchange_get_user_page(struct mm_struct *mm, unsigned long addr,

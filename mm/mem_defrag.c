@@ -1603,6 +1603,25 @@ static enum contig_outcome contig_fallback_outcome(int rc,
 }
 
 /*
+ * A page that cannot have its frame @target, held by another page, still
+ * belongs on its node (the vma's mempolicy, as mbind() asked): migrate it
+ * there to any free frame. True when the caller's reference on @page was
+ * consumed; it stays a hole either way.
+ */
+static bool contig_place_on_node(struct contig_walk_control *cc,
+				 struct page *page, unsigned long target)
+{
+	int nid = pfn_to_nid(target);
+
+	if ((cc->reason != CONTIG_R_TARGET_PINNED &&
+	     cc->reason != CONTIG_R_UNMOVABLE) ||
+	    page_to_nid(page) == nid || !contig_batches_empty(cc))
+		return false;
+	exchange_migrate_to_node(page, nid, MIGRATE_SYNC_LIGHT);
+	return true;
+}
+
+/*
  * Move the order-0 folio of @page, mapped at @addr, onto frame @target.
  * The caller's reference on it is consumed.
  */
@@ -1672,6 +1691,8 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
 	return contig_fallback_outcome(rc, &cc->reason);
 put:
+	if (out == CONTIG_HOLE && contig_place_on_node(cc, page, target))
+		return out;
 	put_page(page);
 	return out;
 }

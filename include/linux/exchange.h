@@ -61,6 +61,7 @@ int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode);
 int exchange_pages(struct page *a, struct page *b, enum migrate_mode mode);
 int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 			      enum migrate_mode mode);
+int exchange_migrate_to_node(struct page *src, int nid, enum migrate_mode mode);
 int exchange_move_add(struct exchange_moves *mv, struct page *src,
 		      struct page *dst);
 unsigned int exchange_move_run(struct exchange_moves *mv,

@@ -847,6 +847,53 @@ static int pinned_node1_setup(struct __test_metadata *_metadata, int *ring,
 }
 
 /*
+ * Make a frame of a vma's anchor someone else's: the page at @x, in place
+ * on frame @t, goes to node 0 and a page of ours bound to node 1 refaults
+ * onto the freed frame and is pinned through a ring of its own. Tries
+ * the @tries pages from @x on. Returns the page moved off (its frame in
+ * *@target; *@ring2 and the page *@pin to close and unmap after), or NULL.
+ */
+static char *take_frame(char *x, unsigned long t, int tries, int *ring2,
+			char **pin, unsigned long *target)
+{
+	struct io_uring_params params = { };
+	unsigned long node1 = 2;
+	int try, node0 = 0, status;
+	struct iovec iov;
+	char *got = NULL;
+
+	*pin = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*pin == MAP_FAILED ||
+	    syscall(SYS_mbind, *pin, psize, MPOL_BIND_, &node1, 3, 0))
+		return NULL;
+	for (try = 0; try < tries && !got; try++) {
+		char *cand = x + try * psize;
+
+		if (pfn_of(getpid(), cand) != t + try)
+			continue;
+		/* Freed last, the frame is the first this CPU hands out. */
+		madvise(*pin, psize, MADV_DONTNEED);
+		if (syscall(SYS_move_pages, 0, 1, &cand, &node0, &status, 0))
+			return NULL;
+		(*pin)[0] = 1;
+		if (pfn_of(getpid(), *pin) == t + try) {
+			got = cand;
+			*target = t + try;
+		}
+	}
+	if (!got)
+		return NULL;
+	*ring2 = syscall(__NR_io_uring_setup, 4, &params);
+	iov.iov_base = *pin;
+	iov.iov_len = psize;
+	if (*ring2 < 0 || syscall(__NR_io_uring_register, *ring2,
+				  IORING_REGISTER_BUFFERS, &iov, 1))
+		return NULL;
+	return got;
+}
+
+/*
  * A vma that no clean range fits (a pinned page in every 48 MiB of node
  * 1) gets sub-anchors between the pins and ends with as many runs.
  */
@@ -886,13 +933,11 @@ TEST_F_TIMEOUT(defrag, sub_anchors_between_pins, 900)
  */
 TEST_F_TIMEOUT(defrag, taken_frame_reanchors_its_segment, 900)
 {
-	size_t len = 64 * MIB, fill, pin_len;
-	unsigned long va[8], pfn[8], va2[8], pfn2[8], node1 = 2, seg_pages;
+	unsigned long va[8], pfn[8], va2[8], pfn2[8], seg_pages;
 	unsigned long target = 0, reanchors;
-	struct io_uring_params params = { };
-	int ring, ring2, segs, segs2, s, try, node0 = 0, status;
-	struct iovec iov;
-	char *big, *buf, *pin = NULL, *x = NULL;
+	size_t len = 64 * MIB, fill;
+	int ring, ring2, segs, segs2, s;
+	char *big, *buf, *pin, *x;
 	struct contig_view v;
 	long runs, r99;
 	double deadline;
@@ -912,41 +957,14 @@ TEST_F_TIMEOUT(defrag, taken_frame_reanchors_its_segment, 900)
 	ASSERT_EQ(v.holes, 0);
 	segs = anchor_segs(buf, va, pfn, 8);
 
-	/* The middle page of the second segment leaves its frame... */
+	/* The middle page of the second segment leaves its frame. */
 	s = 1;
 	seg_pages = ((s + 1 < segs ? va[s + 1] : (unsigned long)buf + len) -
 		     va[s]) / psize;
-	pin_len = psize;
-	pin = mmap(NULL, pin_len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(pin, MAP_FAILED);
-	ASSERT_EQ(syscall(SYS_mbind, pin, pin_len, MPOL_BIND_, &node1, 3, 0),
-		  0);
-	/* ...for node 0, and a page of ours, soon to be pinned, takes it. */
-	for (try = 0; try < 32 && !x; try++) {
-		char *cand = (char *)va[s] + (seg_pages / 2 + try) * psize;
-		unsigned long t = pfn[s] + seg_pages / 2 + try;
-
-		if (pfn_of(getpid(), cand) != t)
-			continue;
-		/* Freed last, t is the first frame this CPU hands out. */
-		madvise(pin, pin_len, MADV_DONTNEED);
-		ASSERT_EQ(syscall(SYS_move_pages, 0, 1, &cand, &node0,
-				  &status, 0), 0);
-		pin[0] = 1;
-		if (pfn_of(getpid(), pin) == t) {
-			x = cand;
-			target = t;
-		}
-	}
+	x = take_frame((char *)va[s] + seg_pages / 2 * psize,
+		       pfn[s] + seg_pages / 2, 32, &ring2, &pin, &target);
 	if (!x)
 		SKIP(return, "no freed frame came back to us");
-	ring2 = syscall(__NR_io_uring_setup, 4, &params);
-	ASSERT_GE(ring2, 0);
-	iov.iov_base = pin;
-	iov.iov_len = pin_len;
-	ASSERT_EQ(syscall(__NR_io_uring_register, ring2,
-			  IORING_REGISTER_BUFFERS, &iov, 1), 0);
 	TH_LOG("frame 0x%lx of segment %d (of %d) pinned, its page moved off",
 	       target, s, segs);
 	reanchors = knob_read_long("reanchors");
@@ -982,9 +1000,72 @@ TEST_F_TIMEOUT(defrag, taken_frame_reanchors_its_segment, 900)
 	EXPECT_TRUE(check_filled(buf, len, 15100));
 	close(ring2);
 	close(ring);
-	munmap(pin, pin_len);
+	munmap(pin, psize);
 	munmap(buf, len);
 	munmap(big, fill);
+}
+
+/* The node of the page at @p, as move_pages(2) reports it. */
+static int node_of(void *p)
+{
+	int status = -1;
+
+	if (syscall(SYS_move_pages, 0, 1, &p, NULL, &status, 0))
+		return -1;
+	return status;
+}
+
+/*
+ * A vma bound to node 1 and done; then the frame of one of its pages is
+ * taken and pinned by someone else while the page is on node 0. The page
+ * cannot have its frame, but it must not stay on node 0: kcontigd moves
+ * it to another frame of node 1, and reports the hole.
+ */
+TEST_F_TIMEOUT(defrag, hole_stays_on_the_vma_node, 900)
+{
+	size_t len = 8 * MIB, pages = len / psize, i, on1 = 0;
+	unsigned long target = 0;
+	struct contig_view v;
+	char *buf, *pin, *x;
+	double deadline;
+	int ring2;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs a node 1");
+	buf = advise_bound_to_node1(_metadata, len, 15200, &v);
+	ASSERT_NE(buf, NULL);
+	ASSERT_NE(v.anchor_pfn, 0);
+	deadline = now_seconds() + 120;
+	while (now_seconds() < deadline &&
+	       (contig_view(buf, &v) || v.holes || v.in_place != v.resident))
+		usleep(100000);
+	ASSERT_EQ(v.in_place, v.resident);
+	x = take_frame(buf + pages / 2 * psize, v.anchor_pfn + pages / 2, 32,
+		       &ring2, &pin, &target);
+	if (!x)
+		SKIP(return, "no freed frame came back to us");
+	TH_LOG("frame 0x%lx pinned, its page on node %d", target, node_of(x));
+
+	deadline = now_seconds() + 120;
+	do {
+		usleep(100000);
+		if (contig_view(buf, &v))
+			continue;
+		if (node_of(x) == 1 && !strcmp(v.state, "done"))
+			break;
+	} while (now_seconds() < deadline);
+	for (i = 0; i < pages; i++)
+		on1 += node_of(buf + i * psize) == 1;
+	TH_LOG("state=%s holes=%ld in_place=%ld/%ld, %zu of %zu pages on node 1",
+	       v.state, v.holes, v.in_place, v.resident, on1, pages);
+	EXPECT_EQ(node_of(x), 1);
+	EXPECT_EQ(on1, pages);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_EQ(v.holes, 1);
+	EXPECT_TRUE(check_filled(buf, len, 15200));
+	close(ring2);
+	munmap(pin, psize);
+	munmap(buf, len);
 }
 
 /* Wait until the vma at @buf is in @state; false on timeout. */
