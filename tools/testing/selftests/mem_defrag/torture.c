@@ -589,7 +589,13 @@ static void worker(unsigned int w, double secs, int out)
 		if (think_us)
 			usleep(rand_below(2 * think_us));
 		if (now_seconds() >= next_full) {
+			unsigned int k;
+
 			verify_all("parent", false);
+			/* MADV_NOCONTIG and partial CONTIG must not add up. */
+			for (k = 0; k < nr_regions; k++)
+				madvise(regions[k].base, regions[k].len,
+					MADV_CONTIG);
 			next_full = now_seconds() + 2;
 		}
 	}
