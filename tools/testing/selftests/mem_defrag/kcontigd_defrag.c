@@ -203,8 +203,12 @@ FIXTURE_TEARDOWN(defrag)
 		return;
 	for (i = 0; i < ARRAY_SIZE(defrag_knobs); i++)
 		knob_write(defrag_knobs[i], self->saved[i]);
-	EXPECT_EQ(vmstat("nr_isolated_anon"), 0);
-	EXPECT_EQ(vmstat("nr_isolated_file"), 0);
+	/*
+	 * A test that skips may leave kcontigd mid-batch on its vma (64
+	 * pages isolated for an instant): isolated pages must go back, not
+	 * be at 0 at this very moment.
+	 */
+	EXPECT_TRUE(isolated_settles(30));
 }
 
 /* The main case: anon memory taken from 4 KiB holes becomes contiguous. */
