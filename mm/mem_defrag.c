@@ -1602,6 +1602,12 @@ static enum contig_outcome contig_fallback_outcome(int rc,
 	}
 }
 
+/* A hole because another page holds the target frame (not the page's fault). */
+static inline bool contig_target_taken(enum contig_reason why)
+{
+	return why == CONTIG_R_TARGET_PINNED || why == CONTIG_R_UNMOVABLE;
+}
+
 /*
  * A page that cannot have its frame @target, held by another page, still
  * belongs on its node (the vma's mempolicy, as mbind() asked): migrate it
@@ -1613,9 +1619,8 @@ static bool contig_place_on_node(struct contig_walk_control *cc,
 {
 	int nid = pfn_to_nid(target);
 
-	if ((cc->reason != CONTIG_R_TARGET_PINNED &&
-	     cc->reason != CONTIG_R_UNMOVABLE) ||
-	    page_to_nid(page) == nid || !contig_batches_empty(cc))
+	if (!contig_target_taken(cc->reason) || page_to_nid(page) == nid ||
+	    !contig_batches_empty(cc))
 		return false;
 	exchange_migrate_to_node(page, nid, MIGRATE_SYNC_LIGHT);
 	return true;
@@ -1871,16 +1876,17 @@ static int contig_taken_seg(const struct contig_anchor *a)
 }
 
 /*
- * Give segment @i of @a, with @taken of its frames held by others, a range
- * of its own elsewhere if one with fewer unmovable pages fits it; the
+ * Give segment @i of @a, some of its frames held by others (counted by the
+ * walk just ended), a range of its own elsewhere if one with fewer
+ * unmovable pages fits it; the
  * other segments keep their frames, so only its pages move again. Returns
  * 0 when @a is working again, on its new range.
  */
 static int contig_reanchor_seg(struct kcontigd_mm_slot *mm_slot,
 			       struct vm_area_struct *vma,
-			       struct contig_anchor *a, unsigned int i,
-			       unsigned long taken)
+			       struct contig_anchor *a, unsigned int i)
 {
+	unsigned long taken = a->walk.taken[i];
 	struct contig_seg seg[CONTIG_MAX_SEGS];
 	int nid = contig_vma_node(vma);
 	enum contig_reason reason;
@@ -1926,7 +1932,7 @@ static void contig_finish_walk(struct contig_walk_control *cc)
 	if (!a->walk.failed && !a->walk.moved)
 		split = contig_taken_seg(a);
 	if (split >= 0 &&
-	    !contig_reanchor_seg(mm_slot, vma, a, split, a->walk.taken[split])) {
+	    !contig_reanchor_seg(mm_slot, vma, a, split)) {
 		/* Working again, on the segment's new range. */
 	} else if (!a->walk.failed && !a->walk.moved) {
 		/* Stable: everything in place or a hole. */
@@ -2008,7 +2014,7 @@ static void contig_account(struct contig_walk_control *cc, unsigned long addr,
 		break;
 	case CONTIG_HOLE:
 		a->walk.holes += nr;
-		if (why == CONTIG_R_TARGET_PINNED || why == CONTIG_R_UNMOVABLE) {
+		if (contig_target_taken(why)) {
 			const struct contig_seg *seg;
 
 			seg = contig_seg_of(a->seg, a->nr_segs,
