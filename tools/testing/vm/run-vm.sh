@@ -118,6 +118,11 @@ splat='WARNING:|BUG:|Oops|Kernel panic|possible recursive locking|possible circu
 if grep -Eq "$splat" "$console"; then
 	echo "run-vm: kernel splat in $console:" >&2
 	grep -E -m 5 "$splat" "$console" | sed 's/^/  /' >&2
+	# The first one in context: CI shows nothing but this output.
+	echo "run-vm: the first splat in context:" >&2
+	first=$(grep -En -m 1 "$splat" "$console" | cut -d: -f1)
+	sed -n "$(( first > 5 ? first - 5 : 1 )),$(( first + 40 ))p" "$console" |
+		sed 's/^/  | /' >&2
 	exit 125
 fi
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then

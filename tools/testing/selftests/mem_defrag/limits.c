@@ -335,6 +335,113 @@ TEST_F(limits, unprivileged_knob)
 	EXPECT_STREQ(val, "allow");
 }
 
+/* The debugfs files of the feature: root's only (debugfs is 0700). */
+static const char * const debugfs_files[] = {
+	"/sys/kernel/debug/exchange_pages",
+	"/sys/kernel/debug/exchange_bounce",
+	"/sys/kernel/debug/kcontigd_batch",
+	"/sys/kernel/debug/fail_exchange_copy/probability",
+};
+
+static char *open_debugfs(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(debugfs_files); i++) {
+		int fd = open(debugfs_files[i], O_RDWR);
+
+		if (fd < 0)
+			fd = open(debugfs_files[i], O_RDONLY);
+		if (fd >= 0 || errno != EACCES)
+			return NULL;
+	}
+	return (char *)1;
+}
+
+/* An unprivileged user can neither read nor write them (EACCES). */
+TEST_F(limits, debugfs_root_only)
+{
+	struct child c;
+
+	if (access(debugfs_files[0], W_OK))
+		SKIP(return, "no %s (CONFIG_DEBUG_FS)", debugfs_files[0]);
+	ASSERT_EQ(start_child(&c, USER_A, open_debugfs), 0);
+	EXPECT_EQ(c.buf, (char *)1);
+	EXPECT_EQ(stop_child(&c), 0);
+}
+
+/* CPU time of @pid so far, in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+	unsigned long utime = 0, stime = 0;
+	char path[64], buf[512], *p;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_sysfs(path, buf, sizeof(buf)))
+		return -1;
+	p = strrchr(buf, ')');
+	/* After the comm: state, then fields 4 to 13, then utime, stime. */
+	n = p ? sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		       &utime, &stime) : 0;
+	if (n != 2)
+		return -1;
+	return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+static unsigned long refaults;
+
+/*
+ * The attack: throw away and refault an advised 8 MiB vma, and advise it
+ * again, in a loop for 10 s: each round undoes kcontigd's work and asks
+ * for it again at once.
+ */
+static char *refault_loop(void)
+{
+	size_t len = 8 * MIB;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	double deadline = now_seconds() + 10;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	while (now_seconds() < deadline) {
+		madvise(p, len, MADV_DONTNEED);
+		memset(p, 3, len);
+		if (madvise(p, len, MADV_CONTIG))
+			return NULL;
+		refaults++;
+	}
+	return (char *)refaults;
+}
+
+/*
+ * An unprivileged user cannot make kcontigd spin: with the default knobs,
+ * kcontigd spends less than a quarter of one CPU on the attack above.
+ */
+TEST_F_TIMEOUT(limits, refault_loop_bounds_kcontigd, 120)
+{
+	pid_t kd = kcontigd_pid();
+	double t0, c0, wall, cpu;
+	struct child c;
+
+	ASSERT_GT(kd, 0);
+	ASSERT_EQ(knob_write("scan_sleep_millisecs", "10000"), 0);
+	ASSERT_EQ(knob_write("pages_to_scan", "4096"), 0);
+	t0 = now_seconds();
+	c0 = cpu_seconds(kd);
+	ASSERT_GE(c0, 0);
+	ASSERT_EQ(start_child(&c, USER_A, refault_loop), 0);
+	wall = now_seconds() - t0;
+	cpu = cpu_seconds(kd) - c0;
+	EXPECT_EQ(stop_child(&c), 0);
+	TH_LOG("%lu rounds in %.1f s: kcontigd used %.2f s of CPU (%.0f%%)",
+	       (unsigned long)c.buf, wall, cpu, 100 * cpu / wall);
+	EXPECT_NE(c.buf, NULL);
+	EXPECT_LT(cpu, wall / 4);
+}
+
 #define TEST_CG	"/sys/fs/cgroup/kcontigd-limits"
 
 /* "slab" of the test cgroup's memory.stat, in bytes; -1 if unreadable. */
