@@ -29,7 +29,7 @@ VM_TIMEOUT ?= 600
 PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 	libssl-dev ccache stress-ng bpftrace linux-perf numactl libpng-dev \
 	dwarves cpio kmod rsync python3 gcc make perl sparse \
-	e2fsprogs xfsprogs btrfs-progs libnuma-dev libcap-dev
+	e2fsprogs xfsprogs btrfs-progs libnuma-dev libcap-dev trinity
 SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \

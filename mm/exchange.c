@@ -39,6 +39,7 @@
 
 #include <linux/backing-dev.h>
 #include <linux/debugfs.h>
+#include <linux/error-injection.h>
 #include <linux/exchange.h>
 #include <linux/fault-inject.h>
 #include <linux/highmem.h>
@@ -474,9 +475,11 @@ static void exchange_flush_frames(struct folio *a, struct folio *b)
  * the data half swapped, swap the data and make @a the holder of @b's
  * contents and the other way round.
  */
-static int exchange_identities(struct folio *a, struct exchange_ident *ia,
-			       struct folio *b, struct exchange_ident *ib,
-			       int extra_refs)
+static noinline int exchange_identities(struct folio *a,
+					struct exchange_ident *ia,
+					struct folio *b,
+					struct exchange_ident *ib,
+					int extra_refs)
 {
 	int count_a = folio_expected_ref_count(a) + extra_refs;
 	int count_b = folio_expected_ref_count(b) + extra_refs;
@@ -552,6 +555,8 @@ static int exchange_identities(struct folio *a, struct exchange_ident *ia,
 	folio_ref_unfreeze(b, count_a);
 	return 0;
 }
+/* Failing before the freeze (-EAGAIN) undoes an unmapped pair. */
+ALLOW_ERROR_INJECTION(exchange_identities, ERRNO);
 
 /*
  * Step 4 for one frame: @folio holds the contents described by @id (its
@@ -736,8 +741,11 @@ int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode)
 	return rc;
 }
 
-/* Isolate @folio from the LRU and count it, as compaction does. */
-static int exchange_isolate(struct folio *folio)
+/*
+ * Isolate @folio from the LRU and count it, as compaction does. Failing
+ * it (-EBUSY, nothing done) is one of the error injection points.
+ */
+static noinline int exchange_isolate(struct folio *folio)
 {
 	if (!folio_isolate_lru(folio)) {
 		/* It may still sit in a per-CPU batch on its way to the LRU. */
@@ -749,6 +757,7 @@ static int exchange_isolate(struct folio *folio)
 			    folio_nr_pages(folio));
 	return 0;
 }
+ALLOW_ERROR_INJECTION(exchange_isolate, ERRNO);
 
 static void exchange_unisolate(struct folio *folio)
 {
@@ -1045,8 +1054,8 @@ static void exchange_prep_compound(struct page *head, unsigned int order)
  * exactly the free block it finds, and warns and leaks it when the freed
  * range merged with free neighbours (a target below pageblock order).
  */
-static int exchange_take_frames(unsigned long pfn, unsigned long nr,
-				unsigned int order)
+static noinline int exchange_take_frames(unsigned long pfn, unsigned long nr,
+					 unsigned int order)
 {
 	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	int rc;
@@ -1067,6 +1076,8 @@ static int exchange_take_frames(unsigned long pfn, unsigned long nr,
 		exchange_prep_compound(pfn_to_page(pfn), order);
 	return 0;
 }
+/* A target that cannot be freed (-EBUSY), with nothing taken. */
+ALLOW_ERROR_INJECTION(exchange_take_frames, ERRNO);
 
 /* Folios the fallback leaves alone: what migration would refuse or fail. */
 static int exchange_migrate_refuse(struct folio *folio)

@@ -57,6 +57,7 @@
 #define pr_fmt(fmt) "kcontigd: " fmt
 
 #include <linux/debugfs.h>
+#include <linux/error-injection.h>
 #include <linux/exchange.h>
 #include <linux/freezer.h>
 #include <linux/hugetlb.h>
@@ -999,7 +1000,9 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 	unsigned int worst;
 
 	nr_blocks = DIV_ROUND_UP(zend - base, pageblock_nr_pages);
-	bad = kvmalloc_array(nr_blocks + 1, sizeof(*bad), GFP_KERNEL);
+	/* Failing is no news: the zone is tried again on the next pass. */
+	bad = kvmalloc_array(nr_blocks + 1, sizeof(*bad),
+			     GFP_KERNEL | __GFP_NOWARN);
 	if (!bad)
 		return;
 	/* bad[i]: non-movable pageblocks among the zone's first i. */
@@ -1186,11 +1189,11 @@ static int contig_choose_anchor(struct vm_area_struct *vma,
  * it is working again, from the start of the vma. Returns 0, -ENOSPC (a
  * range is taken or over the global limit) or -EDQUOT (over the user's).
  */
-static int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
-				 struct vm_area_struct *vma,
-				 struct contig_anchor *a,
-				 const struct contig_seg *seg,
-				 unsigned int nr_segs)
+static noinline int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
+					  struct vm_area_struct *vma,
+					  struct contig_anchor *a,
+					  const struct contig_seg *seg,
+					  unsigned int nr_segs)
 {
 	unsigned long nr = vma_pages(vma), charge = contig_vma_charge(vma);
 	struct contig_user *user = mm_slot->user;
@@ -1242,6 +1245,8 @@ static int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
 	count_vm_event(CONTIG_ANCHORS);
 	return 0;
 }
+/* A range lost to another anchor (-ENOSPC), with nothing installed. */
+ALLOW_ERROR_INJECTION(contig_install_anchor, ERRNO);
 
 /* Give @a its first anchor; blocked with a reason when none fits. */
 static int contig_anchor_vma(struct kcontigd_mm_slot *mm_slot,

@@ -18,6 +18,7 @@
 #   CHECK_APPEND        more kernel command line for the test boots
 #   CHECK_TEST_TIMEOUT  seconds per kselftest binary (900)
 #   CHECK_VM_TIMEOUT    seconds for the main boot (2400)
+#   CHECK_TRINITY_SECS  seconds of trinity (60), CHECK_TRINITY_SEED its seed (1)
 # A kernel with kmemleak gets a scan after the tests: a leaked object
 # allocated in kcontigd's code fails the run, the kernel's others are
 # listed.
@@ -101,18 +102,26 @@ rc=$?
 	result fail "runner.fails_on_console_warning" "exit $rc, expected 125"
 
 # 2. ... and must kill and report a guest that hangs.
-"$vm" --kernel "$kernel" --timeout 60 --name "${prefix}runner-hang" -- 'sleep 100000' \
-	> /dev/null 2>&1
+err=$("$vm" --kernel "$kernel" --timeout 60 --name "${prefix}runner-hang" -- 'sleep 100000' \
+	2>&1 > /dev/null)
 rc=$?
-[ "$rc" = 124 ] && result ok "runner.kills_hung_guest" ||
+if [ "$rc" = 124 ]; then
+	result ok "runner.kills_hung_guest"
+else
 	result fail "runner.kills_hung_guest" "exit $rc, expected 124"
+	printf '%s\n' "$err" | sed 's/^/  /'
+fi
 
 # 3. ... and must pass on the command's failure status.
-"$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-status" -- 'exit 7' \
-	> /dev/null 2>&1
+err=$("$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-status" -- 'exit 7' \
+	2>&1 > /dev/null)
 rc=$?
-[ "$rc" = 7 ] && result ok "runner.returns_command_status" ||
+if [ "$rc" = 7 ]; then
+	result ok "runner.returns_command_status"
+else
 	result fail "runner.returns_command_status" "exit $rc, expected 7"
+	printf '%s\n' "$err" | sed 's/^/  /'
+fi
 
 # 4. KUnit and kselftests, in one boot of the debug kernel.
 "$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}check" \
@@ -178,6 +187,22 @@ if [ -x "$selftests/device_memory" ]; then
 	else
 		result fail "device_memory" "no TAP output"
 	fi
+fi
+
+# 4c. trinity on the vm syscalls as nobody, memory under kcontigd, in a
+# boot of its own (a fixed seed: the same calls on every run).
+if [ -n "$advisor" ] && command -v trinity > /dev/null; then
+	"$vm" --kernel "$kernel" --timeout 900 --name "${prefix}trinity" \
+		${append:+--append "$append"} -- \
+		"TRINITY_SEED=${CHECK_TRINITY_SEED:-1} $here/guest-trinity.sh" \
+		"$advisor" "${CHECK_TRINITY_SECS:-60}"
+	rc=$?
+	[ "$rc" = 0 ] && result ok "trinity.clean_console_and_exit" ||
+		result fail "trinity.clean_console_and_exit" \
+			"run-vm exit $rc, see build/vm/${prefix}trinity/"
+	grep -E '^(trinity seed|Ran|advisor|pages_|full_scans)' \
+		"$repo/build/vm/${prefix}trinity/results/trinity.txt" 2>/dev/null |
+		sed 's/^/  /'
 fi
 
 # 5. The quick upstream mm selftests, memory under kcontigd.

@@ -76,8 +76,12 @@ static void measure(void *buf, size_t len, long *runs, long *r99)
 	free(lens);
 }
 
-/* A child that fills @mib MiB on node 0 and frees every other page. */
-static pid_t start_fragmenter(unsigned long mib, int *done_fd)
+/*
+ * A child that fills @mib MiB on node 0 and frees every other page; with
+ * MAP_SHARED in @flags, of shmem, which kcontigd cannot exchange with
+ * anon pages but migrates away (alloc_contig_range()).
+ */
+static pid_t start_fragmenter_of(unsigned long mib, int flags, int *done_fd)
 {
 	int ready[2], go[2];
 	pid_t pid;
@@ -92,14 +96,15 @@ static pid_t start_fragmenter(unsigned long mib, int *done_fd)
 
 		bind_node0();
 		p = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			 flags | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			_exit(1);
 		madvise(p, pages * psize, MADV_NOHUGEPAGE);
 		for (i = 0; i < pages; i++)
 			fill_page(p + i * psize, psize, 50000 + i);
 		for (i = 1; i < pages; i += 2)
-			madvise(p + i * psize, psize, MADV_DONTNEED);
+			madvise(p + i * psize, psize, flags & MAP_SHARED ?
+				MADV_REMOVE : MADV_DONTNEED);
 		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(2);
 		/* The occupants kcontigd exchanged keep their data. */
@@ -112,6 +117,11 @@ static pid_t start_fragmenter(unsigned long mib, int *done_fd)
 		return -1;
 	*done_fd = go[1];
 	return pid;
+}
+
+static pid_t start_fragmenter(unsigned long mib, int *done_fd)
+{
+	return start_fragmenter_of(mib, MAP_PRIVATE, done_fd);
 }
 
 static int stop_fragmenter(pid_t pid, int fd)
@@ -170,6 +180,8 @@ static void expect_straight(struct __test_metadata *_metadata, char *buf,
 	EXPECT_TRUE(check_filled(buf, len, seed));
 }
 
+static void injection_stop(void);
+
 FIXTURE(defrag)
 {
 	char saved[3][64];
@@ -201,6 +213,7 @@ FIXTURE_TEARDOWN(defrag)
 
 	if (!kcontigd_present() || geteuid())
 		return;
+	injection_stop();
 	for (i = 0; i < ARRAY_SIZE(defrag_knobs); i++)
 		knob_write(defrag_knobs[i], self->saved[i]);
 	/*
@@ -1358,6 +1371,195 @@ TEST_F_TIMEOUT(defrag, copy_errors_lose_nothing, 900)
 	expect_straight(_metadata, buf, len, 9000, "after the errors");
 	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
 	munmap(buf, len);
+}
+
+/*
+ * The kernel's fault injection, aimed at kcontigd alone (task-filter and
+ * its /proc/PID/make-it-fail): fail_function on the steps of exchange.c
+ * and mem_defrag.c marked ALLOW_ERROR_INJECTION, failslab and
+ * fail_page_alloc on every allocation kcontigd makes.
+ */
+#define DEBUGFS		"/sys/kernel/debug/"
+
+struct injection {
+	const char *attr;	/* debugfs directory of the fault_attr */
+	const char *func;	/* fail_function's target, or NULL */
+	long retval;		/* and the errno it returns */
+	const char *probability;
+	long times;
+	int occupants;		/* the fragmenter's MAP_PRIVATE or MAP_SHARED */
+};
+
+static const struct injection injections[] = {
+	{ "fail_function", "exchange_identities", -EAGAIN, "20", 30, MAP_PRIVATE },
+	{ "fail_function", "exchange_isolate", -EBUSY, "20", 30, MAP_PRIVATE },
+	/* Shmem occupants: migrated away, not exchanged. */
+	{ "fail_function", "exchange_take_frames", -EBUSY, "50", 30, MAP_SHARED },
+	{ "fail_function", "contig_install_anchor", -ENOSPC, "50", 5, MAP_PRIVATE },
+	{ "failslab", NULL, 0, "50", 20, MAP_PRIVATE },
+	{ "fail_page_alloc", NULL, 0, "20", 30, MAP_SHARED },
+};
+
+static int attr_write(const char *attr, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), DEBUGFS "%s/%s", attr, file);
+	return write_sysctl(path, val);
+}
+
+/* Stop every injection; safe to call when none was started. */
+static void injection_stop(void)
+{
+	char path[64];
+	unsigned int i;
+	pid_t kd = kcontigd_pid();
+
+	for (i = 0; i < ARRAY_SIZE(injections); i++)
+		attr_write(injections[i].attr, "probability", "0");
+	attr_write("fail_function", "inject", "\n");
+	if (kd > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
+		write_sysctl(path, "0");
+	}
+}
+
+/* Arm @inj for kcontigd; 0, or -errno when this kernel cannot. */
+static int injection_start(const struct injection *inj)
+{
+	char path[128], val[32];
+	pid_t kd = kcontigd_pid();
+	int err;
+
+	if (kd <= 0)
+		return -ESRCH;
+	if (inj->func) {
+		err = attr_write(inj->attr, "inject", inj->func);
+		if (err)
+			return err;
+		snprintf(path, sizeof(path), "%s/retval", inj->func);
+		snprintf(val, sizeof(val), "%#lx", (unsigned long)inj->retval);
+		err = attr_write(inj->attr, path, val);
+		if (err)
+			return err;
+	} else {
+		err = attr_write(inj->attr, "ignore-gfp-wait", "N");
+		if (err)
+			return err;
+		attr_write(inj->attr, "ignore-gfp-highmem", "N");
+		attr_write(inj->attr, "min-order", "0");
+	}
+	snprintf(val, sizeof(val), "%ld", inj->times);
+	if (attr_write(inj->attr, "verbose", "0") ||
+	    attr_write(inj->attr, "task-filter", "Y") ||
+	    attr_write(inj->attr, "interval", "1") ||
+	    attr_write(inj->attr, "times", val))
+		return -EIO;
+	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
+	err = write_sysctl(path, "1");
+	if (!err)
+		err = attr_write(inj->attr, "probability", inj->probability);
+	return err;
+}
+
+/* Faults @inj has injected so far: its times count down to 0. */
+static long injection_count(const struct injection *inj)
+{
+	char path[256], v[32];
+
+	snprintf(path, sizeof(path), DEBUGFS "%s/times", inj->attr);
+	if (read_sysfs(path, v, sizeof(v)))
+		return -1;
+	return inj->times - atol(v);
+}
+
+/*
+ * kcontigd straightens a 16 MiB vma among a fragmenter's pages while
+ * @inj fails its steps: nothing is lost (the buffer and the occupants
+ * keep their data), nothing stays isolated, the failures are counted, and
+ * once the injection is over the vma ends straight.
+ */
+static void injected_failures_lose_nothing(struct __test_metadata *_metadata,
+					   const struct injection *inj)
+{
+	long failed = knob_read_long("pages_failed"), n = 0;
+	size_t len = 16 * MIB;
+	struct contig_view v;
+	double deadline;
+	int frag_fd, err;
+	pid_t frag;
+	char *buf;
+
+	if (access(DEBUGFS "fail_function/inject", W_OK))
+		SKIP(return, "no fail_function (CONFIG_FAIL_FUNCTION)");
+	frag = start_fragmenter_of(256, inj->occupants, &frag_fd);
+	ASSERT_GT(frag, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 9100, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	err = injection_start(inj);
+	if (err) {
+		injection_stop();
+		stop_fragmenter(frag, frag_fd);
+		/* Not injectable: the ALLOW_ERROR_INJECTION entry is missing. */
+		ASSERT_EQ(err, 0) TH_LOG("arming %s %s: %s", inj->attr,
+					 inj->func ?: "", strerror(-err));
+	}
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	deadline = now_seconds() + 300;
+	do {
+		n = injection_count(inj);
+		if (n >= inj->times)
+			break;
+		usleep(100000);
+	} while (now_seconds() < deadline &&
+		 (contig_view(buf, &v) || strcmp(v.state, "done")));
+	injection_stop();
+	contig_view(buf, &v);
+	TH_LOG("%s %s: %ld of %ld faults injected, state=%s in_place=%ld/%ld, %ld pages failed",
+	       inj->attr, inj->func ?: "", n, inj->times, v.state, v.in_place,
+	       v.resident, knob_read_long("pages_failed") - failed);
+	EXPECT_GT(n, 0) TH_LOG("the injection point was not reached");
+	EXPECT_TRUE(check_filled(buf, len, 9100));
+	EXPECT_TRUE(isolated_settles(30));
+
+	/* Injection over: kcontigd finishes the vma, at most re-advised. */
+	if (!wait_settled(buf, &v, 120) || strcmp(v.state, "done"))
+		ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	expect_straight(_metadata, buf, len, 9100, "after the injection");
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+	munmap(buf, len);
+}
+
+TEST_F_TIMEOUT(defrag, injected_identity_failures, 900)
+{
+	injected_failures_lose_nothing(_metadata, &injections[0]);
+}
+
+TEST_F_TIMEOUT(defrag, injected_isolation_failures, 900)
+{
+	injected_failures_lose_nothing(_metadata, &injections[1]);
+}
+
+TEST_F_TIMEOUT(defrag, injected_take_frames_failures, 900)
+{
+	injected_failures_lose_nothing(_metadata, &injections[2]);
+}
+
+TEST_F_TIMEOUT(defrag, injected_anchor_failures, 900)
+{
+	injected_failures_lose_nothing(_metadata, &injections[3]);
+}
+
+TEST_F_TIMEOUT(defrag, injected_slab_failures, 900)
+{
+	injected_failures_lose_nothing(_metadata, &injections[4]);
+}
+
+TEST_F_TIMEOUT(defrag, injected_page_alloc_failures, 900)
+{
+	injected_failures_lose_nothing(_metadata, &injections[5]);
 }
 
 static volatile sig_atomic_t sigbus_seen;
