@@ -42,6 +42,8 @@ vm_timeout=${CHECK_VM_TIMEOUT:-2400}
 pass=0
 fail=0
 skip=0
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
 
 result() {	# result ok|fail|skip NAME [DETAIL]
 	case "$1" in
@@ -61,8 +63,13 @@ tap_count() {	# tap_count FILE PREFIX INDENTED(0|1)
 	else
 		re='^(not ok|ok) [0-9]+ ([^#]*)(# .*)?$'
 	fi
+	local log=()
 	while IFS= read -r line; do
-		[[ $line =~ $re ]] || continue
+		if ! [[ $line =~ $re ]]; then
+			[[ $line == "#  RUN "* ]] && log=()
+			log+=("$line")
+			continue
+		fi
 		name="$prefix${BASH_REMATCH[2]% }"
 		if [[ ${BASH_REMATCH[3]:-} == "# SKIP"* ]]; then
 			result skip "$name" "${BASH_REMATCH[3]#\# SKIP }"
@@ -70,7 +77,13 @@ tap_count() {	# tap_count FILE PREFIX INDENTED(0|1)
 			result ok "$name"
 		else
 			result fail "$name"
+			# What the test said, repeated at the end of the run.
+			{
+				echo "--- $name"
+				printf '%s\n' "${log[@]}" | tail -n 30
+			} >> "$failures"
 		fi
+		log=()
 	done < "$file"
 }
 
@@ -224,5 +237,9 @@ if [ -n "$mm_selftests" ]; then
 	done < <(cat "$res" 2>/dev/null)
 fi
 
+if [ -s "$failures" ]; then
+	echo "--- the failed tests' own output"
+	cat "$failures"
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
