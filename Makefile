@@ -34,7 +34,7 @@ SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \
 	demo bench measure-holds test-runner checkpatch sparse clean distclean \
-	config-kcsan kernel-kcsan check-kcsan torture config-debug kernel-debug check-debug
+	config-kcsan kernel-kcsan check-kcsan torture config-debug kernel-debug check-debug patches check-series
 
 help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
@@ -61,6 +61,8 @@ help:
 	@echo '                     (KERNEL=bench for the bench kernel)'
 	@echo '  make test-runner   check that the VM runner catches a WARNING'
 	@echo '  make checkpatch    scripts/checkpatch.pl --strict on the new files'
+	@echo '  make patches       the posted series (git format-patch) in build/patches'
+	@echo '  make check-series  build every prefix of that series (slow)'
 	@echo '  make sparse        build the check kernel with C=1 (sparse)'
 	@echo '  make clean         remove build/ objects (keeps ccache and sources)'
 
@@ -192,6 +194,17 @@ check-kcsan: kernel-kcsan selftests
 sparse: config-check
 	@touch mm/mem_defrag.c
 	@$(call KMAKE,$(BUILD)/obj-check) C=1 mm/mem_defrag.o 2>&1 | grep -v '^  ' || true
+
+# The posted series: patches/ and the new files as git format-patch
+# output against the pristine tree, in tools/series/series' order, each
+# patch checkpatch --strict clean.
+patches: $(SETUP_STAMP)
+	@tools/series/make-patches.sh $(KSRC_TARBALL) $(BUILD)/patches
+
+# Every prefix of that series builds (x86_64_defconfig + MEM_DEFRAG), and
+# the whole with MEM_DEFRAG off; slow: a kernel build per patch.
+check-series: patches
+	@tools/series/check-series.sh $(KSRC_TARBALL) $(BUILD)/patches $(BUILD)/series-check
 
 checkpatch: tree
 	@cd $(SRC) && scripts/checkpatch.pl --strict --no-tree --terse -f \

@@ -555,6 +555,7 @@ static noinline int exchange_identities(struct folio *a,
 	folio_ref_unfreeze(b, count_a);
 	return 0;
 }
+
 /* Failing before the freeze (-EAGAIN) undoes an unmapped pair. */
 ALLOW_ERROR_INJECTION(exchange_identities, ERRNO);
 
@@ -1076,6 +1077,7 @@ static noinline int exchange_take_frames(unsigned long pfn, unsigned long nr,
 		exchange_prep_compound(pfn_to_page(pfn), order);
 	return 0;
 }
+
 /* A target that cannot be freed (-EBUSY), with nothing taken. */
 ALLOW_ERROR_INJECTION(exchange_take_frames, ERRNO);
 

@@ -424,7 +424,7 @@ static int contig_stats_pmd_entry(pmd_t *pmd, unsigned long addr,
 	struct contig_stats *st = walk->private;
 	struct vm_area_struct *vma = walk->vma;
 	pte_t *start_pte, *pte;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the pmd's or the pte table's lock */
 
 	ptl = pmd_trans_huge_lock(pmd, vma);
 	if (ptl) {
@@ -1245,6 +1245,7 @@ static noinline int contig_install_anchor(struct kcontigd_mm_slot *mm_slot,
 	count_vm_event(CONTIG_ANCHORS);
 	return 0;
 }
+
 /* A range lost to another anchor (-ENOSPC), with nothing installed. */
 ALLOW_ERROR_INJECTION(contig_install_anchor, ERRNO);
 

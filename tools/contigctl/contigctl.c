@@ -130,7 +130,8 @@ static uint64_t arg_addr(const char *s)
 	uint64_t addr;
 
 	if (parse_addr(s, &addr))
-		die(EXIT_USAGE, "%s: invalid address '%s': expected hex, like 7f12a4000000 or 0x7f12a4000000",
+		die(EXIT_USAGE,
+		    "%s: invalid address '%s': expected hex, like 7f12a4000000 or 0x7f12a4000000",
 		    cmd_name, s);
 	return addr;
 }
@@ -143,7 +144,8 @@ static uint64_t arg_size(const char *what, const char *s)
 	if (err == -ERANGE)
 		die(EXIT_USAGE, "%s: %s '%s' is too large", cmd_name, what, s);
 	if (err)
-		die(EXIT_USAGE, "%s: invalid %s '%s': expected a number of bytes with an optional K, M, G, T suffix (binary)",
+		die(EXIT_USAGE,
+		    "%s: invalid %s '%s': expected a number of bytes with an optional K, M, G, T suffix (binary)",
 		    cmd_name, what, s);
 	return bytes;
 }
@@ -201,7 +203,8 @@ static void check_process(pid_t pid, char *comm, size_t len)
 
 static void __noreturn die_no_access(pid_t pid)
 {
-	die(EXIT_PERM, "no access to the memory of process %d: it needs ptrace read access (its owner or root)",
+	die(EXIT_PERM,
+	    "no access to the memory of process %d: it needs ptrace read access (its owner or root)",
 	    pid);
 }
 
@@ -242,7 +245,8 @@ static void open_pfns(struct pfn_source *src, pid_t pid)
 	int err = pfn_source_open(src, pid);
 
 	if (err == -EPERM)
-		die(EXIT_PERM, "PFNs in /proc/%d/pagemap read as 0 without CAP_SYS_ADMIN: run as root to see physical contiguity",
+		die(EXIT_PERM,
+		    "PFNs in /proc/%d/pagemap read as 0 without CAP_SYS_ADMIN: run as root to see physical contiguity",
 		    pid);
 	if (err == -EACCES)
 		die_no_access(pid);
@@ -256,7 +260,8 @@ static void open_pfns(struct pfn_source *src, pid_t pid)
 static void need_kcontigd(void)
 {
 	if (!kcontigd_available())
-		die(EXIT_NOKCONTIGD, "this kernel has no kcontigd (no %s/enabled): it needs CONFIG_MEM_DEFRAG",
+		die(EXIT_NOKCONTIGD,
+		    "this kernel has no kcontigd (no %s/enabled): it needs CONFIG_MEM_DEFRAG",
 		    KCONTIGD_SYSFS);
 }
 
@@ -643,7 +648,8 @@ static int cmd_show(int argc, char **argv)
 		if (err == -ESRCH)
 			die_gone(pid);
 		if (err)
-			die(EXIT_FAIL, "cannot read the pages of %" PRIx64 "-%" PRIx64 " in process %d: %s",
+			die(EXIT_FAIL,
+			    "cannot read the pages of %" PRIx64 "-%" PRIx64 " in process %d: %s",
 			    r->vma->start, r->vma->end, pid, strerror(-err));
 		r->have_stats = true;
 	}
@@ -756,7 +762,8 @@ static void wait_progress(struct wait_ctx *w, bool changed)
 		       w->state);
 		fflush(stdout);
 	} else if (changed) {
-		printf("%.1fs %" PRIx64 "-%" PRIx64 " %s %" PRIu64 "/%" PRIu64 " in place (%.1f%%) %.0f pages/s ETA %s\n",
+		printf("%.1fs %" PRIx64 "-%" PRIx64 " %s %" PRIu64 "/%" PRIu64
+		       " in place (%.1f%%) %.0f pages/s ETA %s\n",
 		       elapsed, w->start, w->end, w->state, w->in_place,
 		       w->resident, 100 * share, rate, eta);
 		fflush(stdout);
@@ -825,11 +832,13 @@ static void __noreturn wait_no_line(struct wait_ctx *w)
 	int i;
 
 	if (w->have_last)
-		die(EXIT_NOTREG, "%" PRIx64 "-%" PRIx64 " of process %d is no longer registered (released or unmapped)",
+		die(EXIT_NOTREG, "%" PRIx64 "-%" PRIx64
+		    " of process %d is no longer registered (released or unmapped)",
 		    w->start, w->end, w->pid);
 	load_vmas(w->pid, false, &vmas, &nr);
 	i = find_vma_or_die(w->pid, vmas, nr, w->addr);
-	die(EXIT_NOTREG, "%" PRIx64 "-%" PRIx64 " of process %d is not registered with kcontigd (see 'contigctl request')",
+	die(EXIT_NOTREG, "%" PRIx64 "-%" PRIx64
+	    " of process %d is not registered with kcontigd (see 'contigctl request')",
 	    vmas[i].start, vmas[i].end, w->pid);
 }
 
@@ -934,7 +943,8 @@ static void wait_report(struct wait_ctx *w, enum wait_result res)
 		 w->end);
 	switch (res) {
 	case WAIT_DONE:
-		printf("%s of process %d is done: %" PRIu64 "/%" PRIu64 " pages in place after %.1fs\n",
+		printf("%s of process %d is done: %" PRIu64 "/%" PRIu64
+		       " pages in place after %.1fs\n",
 		       range, w->pid, w->in_place, w->resident, elapsed);
 		break;
 	case WAIT_BLOCKED:
@@ -943,12 +953,14 @@ static void wait_report(struct wait_ctx *w, enum wait_result res)
 		     w->in_place, w->resident);
 		break;
 	case WAIT_TIMEOUT:
-		warn("timed out after %gs: %s of process %d is still %s (%" PRIu64 "/%" PRIu64 " pages in place)",
+		warn("timed out after %gs: %s of process %d is still %s (%" PRIu64 "/%" PRIu64
+		     " pages in place)",
 		     w->timeout, range, w->pid, w->state, w->in_place,
 		     w->resident);
 		break;
 	case WAIT_EXITED:
-		warn("process %d exited while waiting (%s was %s, %" PRIu64 "/%" PRIu64 " pages in place)",
+		warn("process %d exited while waiting (%s was %s, %" PRIu64 "/%" PRIu64
+		     " pages in place)",
 		     w->pid, range, w->state, w->in_place, w->resident);
 		break;
 	}
@@ -1301,7 +1313,8 @@ die_madvise(int err, pid_t pid, uint64_t addr, uint64_t len, bool contig)
 
 	switch (err) {
 	case EPERM:
-		die(EXIT_PERM, "advising the memory of another process needs CAP_SYS_NICE (run as root)");
+		die(EXIT_PERM,
+		    "advising the memory of another process needs CAP_SYS_NICE (run as root)");
 	case EACCES:
 		die(EXIT_PERM, "no ptrace read access to process %d (be its owner or root)",
 		    pid);
@@ -1311,7 +1324,8 @@ die_madvise(int err, pid_t pid, uint64_t addr, uint64_t len, bool contig)
 		die(EXIT_NOVMA, "%" PRIx64 "-%" PRIx64 " is not entirely mapped in process %d",
 		    addr, end, pid);
 	case EINVAL:
-		die(EXIT_REFUSED, "the kernel refused %s for %" PRIx64 "-%" PRIx64 " of process %d: hugetlb, DAX, PFN-mapped, I/O and special mappings cannot be moved",
+		die(EXIT_REFUSED, "the kernel refused %s for %" PRIx64 "-%" PRIx64
+		    " of process %d: hugetlb, DAX, PFN-mapped, I/O and special mappings cannot be moved",
 		    advice, addr, end, pid);
 	case EAGAIN:
 		die(EXIT_FAIL, "the kernel is short of resources for %s; try again",
@@ -1359,7 +1373,8 @@ static int do_request(int argc, char **argv, bool contig)
 		if (!len)
 			die(EXIT_USAGE, "%s: the length must not be 0", cmd_name);
 		if (addr + len < addr)
-			die(EXIT_USAGE, "%s: 0x%" PRIx64 " + %s goes past the end of the address space",
+			die(EXIT_USAGE,
+			    "%s: 0x%" PRIx64 " + %s goes past the end of the address space",
 			    cmd_name, addr, argv[optind + 2]);
 	}
 	if (addr % page_size)
@@ -1446,12 +1461,15 @@ struct run_state {
 	bool stopped;			/* no more requests: permission */
 };
 
-static volatile sig_atomic_t run_child = -1;
+/* The child's pid for the signal handler: a lock-free atomic int. */
+static int run_child = -1;
 
 static void run_forward_signal(int sig)
 {
-	if (run_child > 0)
-		kill(run_child, sig);
+	int child = __atomic_load_n(&run_child, __ATOMIC_RELAXED);
+
+	if (child > 0)
+		kill(child, sig);
 }
 
 static bool run_covered(struct run_state *rs, const struct vma_info *v)
@@ -1560,7 +1578,8 @@ static int cmd_run(int argc, char **argv)
 		die_usage_hint("expected a command to run");
 	need_kcontigd();
 	if (!cap_effective(CAP_SYS_NICE_BIT))
-		die(EXIT_PERM, "run: advising the command's memory needs CAP_SYS_NICE (run as root)");
+		die(EXIT_PERM,
+		    "run: advising the command's memory needs CAP_SYS_NICE (run as root)");
 
 	/* The pipe closes on exec; an errno comes through it if exec fails. */
 	if (pipe2(exec_pipe, O_CLOEXEC))
@@ -1586,7 +1605,7 @@ static int cmd_run(int argc, char **argv)
 		return exec_err == ENOENT ? 127 : 126;
 	}
 
-	run_child = rs.child;
+	__atomic_store_n(&run_child, rs.child, __ATOMIC_RELAXED);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);

@@ -138,7 +138,7 @@ int parse_seconds(const char *s, double *secs)
 	if (!digits)
 		return -EINVAL;
 	if (!strcmp(p, "ms"))
-		mult = 1e-3;
+		mult = 0.001;
 	else if (!strcmp(p, "m"))
 		mult = 60;
 	else if (!strcmp(p, "h"))

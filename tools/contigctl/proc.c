@@ -237,7 +237,7 @@ int proc_find_contig(const struct contig_line *lines, size_t nr,
 int pfns_visible(uint64_t *zero_pfn)
 {
 	long page_size = sysconf(_SC_PAGESIZE);
-	volatile char *p;
+	char *p;
 	uint64_t entry;
 	int fd, ret;
 
@@ -246,7 +246,11 @@ int pfns_visible(uint64_t *zero_pfn)
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	(void)p[0];
+	/*
+	 * Read the page to map the zero page there. GCC and clang keep an
+	 * atomic load even when its value is unused.
+	 */
+	(void)__atomic_load_n(p, __ATOMIC_RELAXED);
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
 	if (fd < 0) {
@@ -265,7 +269,7 @@ int pfns_visible(uint64_t *zero_pfn)
 	}
 	close(fd);
 out:
-	munmap((void *)p, page_size);
+	munmap(p, page_size);
 	return ret;
 }
 

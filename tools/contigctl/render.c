@@ -204,6 +204,11 @@ out:
 	return p->err;
 }
 
+/* Printed under the maps by render_text(). */
+static const char text_legend[] =
+	"legend: a-z one run each (letters repeat), 2-9 pieces of that many runs in a cell,\n"
+	"        * ten or more, . nothing of this VMA\n";
+
 /**
  * render_text - draw @nr_views pictures side by side
  * @f: the stream
@@ -247,8 +252,7 @@ int render_text(FILE *f, const struct map_view *views, int nr_views,
 		}
 		fputc('\n', f);
 	}
-	fprintf(f, "legend: a-z one run each (letters repeat), 2-9 pieces of that many runs in a cell,\n"
-		"        * ten or more, . nothing of this VMA\n");
+	fputs(text_legend, f);
 	for (i = 0; i < nr_views; i++)
 		panel_free(&panels[i]);
 	return 0;
@@ -444,12 +448,37 @@ struct png_state {
 	FILE *f;
 };
 
-/* Write @img; libpng reports errors by longjmp() back here. */
+/*
+ * Encode @img into @s->f. libpng reports errors by longjmp() back to the
+ * setjmp() here, which then returns -EIO at once: no local that changes
+ * after setjmp() is read after the jump, so none needs to be volatile.
+ * The jump buffer is dead once this returns: png_destroy_write_struct()
+ * is the only libpng call to make on @s afterwards.
+ *
+ * Return: 0, or -EIO if libpng failed.
+ */
+static int write_png_image(const struct png_state *s, const struct image *img)
+{
+	int y;
+
+	if (setjmp(png_jmpbuf(s->png)))
+		return -EIO;
+	png_init_io(s->png, s->f);
+	png_set_IHDR(s->png, s->info, img->w, img->h, 8, PNG_COLOR_TYPE_RGB,
+		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+		     PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(s->png, s->info);
+	for (y = 0; y < img->h; y++)
+		png_write_row(s->png, img->px + (size_t)y * img->w * 3);
+	png_write_end(s->png, NULL);
+	return 0;
+}
+
+/* Write @img to the file @path; it is removed if that fails. */
 static int write_png(const char *path, struct image *img)
 {
 	struct png_state s = { NULL, NULL, NULL };
-	volatile int err = -EIO;	/* set between setjmp() and longjmp() */
-	int y;
+	int err = -EIO;
 
 	s.f = fopen(path, "wb");
 	if (!s.f)
@@ -461,17 +490,7 @@ static int write_png(const char *path, struct image *img)
 	s.info = png_create_info_struct(s.png);
 	if (!s.info)
 		goto out;
-	if (setjmp(png_jmpbuf(s.png)))
-		goto out;
-	png_init_io(s.png, s.f);
-	png_set_IHDR(s.png, s.info, img->w, img->h, 8, PNG_COLOR_TYPE_RGB,
-		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-		     PNG_FILTER_TYPE_DEFAULT);
-	png_write_info(s.png, s.info);
-	for (y = 0; y < img->h; y++)
-		png_write_row(s.png, img->px + (size_t)y * img->w * 3);
-	png_write_end(s.png, NULL);
-	err = 0;
+	err = write_png_image(&s, img);
 out:
 	png_destroy_write_struct(&s.png, &s.info);
 	if (fclose(s.f) && !err)

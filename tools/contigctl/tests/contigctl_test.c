@@ -45,6 +45,27 @@ static int checks_failed;	/* in the current test case */
 
 #define N	PFN_NONE
 
+/*
+ * @nr strings joined by @sep, in a buffer that the next call reuses: for
+ * test lines longer than a line of source.
+ */
+static const char *join(const char *const *parts, size_t nr, const char *sep)
+{
+	static char buf[1024];
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < nr; i++) {
+		len += strlen(i ? sep : "") + strlen(parts[i]);
+		if (len >= sizeof(buf))
+			abort();
+		if (i)
+			strcat(buf, sep);
+		strcat(buf, parts[i]);
+	}
+	return buf;
+}
+
 /* ------------------------------------------------------------ parsing */
 
 static uint64_t size_of(const char *s, int *err)
@@ -133,7 +154,7 @@ static void test_parse_seconds(void)
 		double v = -1;
 
 		if (parse_seconds(good[i].s, &v) ||
-		    fabs(v - good[i].secs) > 1e-9) {
+		    fabs(v - good[i].secs) > 1.0 / 1e9) {
 			printf("  parse_seconds(\"%s\") = %g\n", good[i].s, v);
 			checks_failed++;
 		}
@@ -408,7 +429,7 @@ static void test_stats_coverage(void)
 	CHECK_EQ_U64(st.in_64k, 528);
 	CHECK_EQ_U64(st.in_2m, 512);
 	CHECK_EQ_U64(st.in_1g, 0);
-	CHECK(fabs(contig_share(st.in_2m, st.resident) - 512.0 / 544) < 1e-12);
+	CHECK(fabs(contig_share(st.in_2m, st.resident) - 512.0 / 544) < 1.0 / 1e12);
 
 	/* With 64 KiB pages every run is at least 64 KiB; 2 MiB = 32. */
 	st = stats_of(pfns, pages, 65536);
@@ -514,6 +535,22 @@ static uint64_t rng(void)
 	return rng_state;
 }
 
+/* Whether @got is @want; prints the difference if not. */
+static bool stats_match(int round, size_t nr, const struct contig_stats *got,
+			const struct contig_stats *want)
+{
+	if (got->pages == want->pages && got->resident == want->resident &&
+	    got->runs == want->runs && got->largest == want->largest &&
+	    got->r99 == want->r99 && got->in_64k == want->in_64k &&
+	    got->in_2m == want->in_2m)
+		return true;
+	printf("  round %d (%zu pages): got runs %llu r99 %llu, want runs %llu r99 %llu\n",
+	       round, nr, (unsigned long long)got->runs,
+	       (unsigned long long)got->r99, (unsigned long long)want->runs,
+	       (unsigned long long)want->r99);
+	return false;
+}
+
 static void test_stats_random_vs_reference(void)
 {
 	int round;
@@ -529,14 +566,16 @@ static void test_stats_random_vs_reference(void)
 		for (i = 0; i < nr; i++) {
 			unsigned int r = rng() % 100;
 
-			if (r < 5)
+			if (r < 5) {
 				pfns[i] = N;
-			else if (r < 12)
-				pfns[i] = pfn = rng() % 100000;
-			else if (r < 13)
+			} else if (r < 12) {
+				pfn = rng() % 100000;
 				pfns[i] = pfn;
-			else
+			} else if (r < 13) {
+				pfns[i] = pfn;
+			} else {
 				pfns[i] = ++pfn;
+			}
 		}
 		reference_stats(pfns, nr, 4096, &want);
 
@@ -553,15 +592,7 @@ static void test_stats_random_vs_reference(void)
 		CHECK(!contig_acc_finish(&acc, &got));
 		contig_acc_free(&acc);
 
-		if (got.pages != want.pages || got.resident != want.resident ||
-		    got.runs != want.runs || got.largest != want.largest ||
-		    got.r99 != want.r99 || got.in_64k != want.in_64k ||
-		    got.in_2m != want.in_2m) {
-			printf("  round %d (%zu pages): got runs %llu r99 %llu, want runs %llu r99 %llu\n",
-			       round, nr, (unsigned long long)got.runs,
-			       (unsigned long long)got.r99,
-			       (unsigned long long)want.runs,
-			       (unsigned long long)want.r99);
+		if (!stats_match(round, nr, &got, &want)) {
 			checks_failed++;
 			free(pfns);
 			return;
@@ -663,11 +694,14 @@ static void test_cells_physical(void)
 
 static void test_contig_line_basic(void)
 {
+	static const char *const words[] = {
+		"7f0000000000-7f0000400000", "state=pending", "resident=1024",
+		"in_place=0", "runs=3", "largest=1000\n",
+	};
 	struct contig_line cl;
 	uint64_t v = 0;
 
-	CHECK(!contig_line_parse("7f0000000000-7f0000400000 state=pending resident=1024 in_place=0 runs=3 largest=1000\n",
-				 &cl));
+	CHECK(!contig_line_parse(join(words, ARRAY_SIZE(words), " "), &cl));
 	CHECK(cl.start == 0x7f0000000000ULL && cl.end == 0x7f0000400000ULL);
 	CHECK(cl.nr == 5);
 	CHECK_STR(contig_line_get(&cl, "state"), "pending");
@@ -675,7 +709,7 @@ static void test_contig_line_basic(void)
 	CHECK(!contig_line_get_u64(&cl, "in_place", &v) && v == 0);
 	CHECK(!contig_line_get_u64(&cl, "largest", &v) && v == 1000);
 	CHECK(contig_line_get_u64(&cl, "state", &v) == -EINVAL);
-	CHECK(contig_line_get(&cl, "anchor") == NULL);
+	CHECK(!contig_line_get(&cl, "anchor"));
 	CHECK(contig_line_get_u64(&cl, "anchor", &v) == -ENOENT);
 	/* Field order is kept. */
 	CHECK_STR(cl.key[0], "state");
@@ -685,11 +719,15 @@ static void test_contig_line_basic(void)
 
 static void test_contig_line_future_keys(void)
 {
+	static const char *const words[] = {
+		"1000-5000", "state=blocked", "resident=4", "in_place=2",
+		"runs=2", "largest=2", "r99=2", "reason=pinned_page",
+		"anchor=0x1000:0x8f000", "newkey=x=y",
+	};
 	struct contig_line cl;
 	uint64_t v;
 
-	CHECK(!contig_line_parse("1000-5000 state=blocked resident=4 in_place=2 runs=2 largest=2 r99=2 reason=pinned_page anchor=0x1000:0x8f000 newkey=x=y",
-				 &cl));
+	CHECK(!contig_line_parse(join(words, ARRAY_SIZE(words), " "), &cl));
 	CHECK(cl.nr == 9);
 	CHECK_STR(contig_line_get(&cl, "reason"), "pinned_page");
 	CHECK_STR(contig_line_get(&cl, "anchor"), "0x1000:0x8f000");
@@ -723,7 +761,7 @@ static void test_contig_line_many_fields(void)
 	CHECK(!contig_line_parse(line, &cl));
 	CHECK(cl.nr == CONTIG_LINE_MAX_FIELDS);
 	CHECK_STR(contig_line_get(&cl, "k31"), "31");
-	CHECK(contig_line_get(&cl, "k32") == NULL);
+	CHECK(!contig_line_get(&cl, "k32"));
 	contig_line_free(&cl);
 }
 
@@ -743,30 +781,44 @@ static void test_contig_line_malformed(void)
 			checks_failed++;
 			contig_line_free(&cl);
 		}
-		CHECK(cl.buf == NULL);
+		CHECK(!cl.buf);
 	}
 }
 
 /* ------------------------------------------------------- maps, smaps */
 
+/*
+ * A maps line: @head, @pad spaces, @name and a newline, in a buffer that
+ * the next call reuses. The kernel pads the name to a column.
+ */
+static const char *maps_text(const char *head, int pad, const char *name)
+{
+	static char line[512];
+
+	snprintf(line, sizeof(line), "%s%*s%s\n", head, pad, "", name);
+	return line;
+}
+
 static void test_maps_line(void)
 {
 	struct vma_info v;
 
-	CHECK(!maps_line_parse("55d4c3a00000-55d4c3a21000 rw-p 00000000 00:00 0                          [heap]\n",
-			       &v));
+	CHECK(!maps_line_parse(maps_text("55d4c3a00000-55d4c3a21000 rw-p 00000000 00:00 0",
+					 26, "[heap]"), &v));
 	CHECK(v.start == 0x55d4c3a00000ULL && v.end == 0x55d4c3a21000ULL);
 	CHECK_STR(v.perms, "rw-p");
 	CHECK_STR(v.name, "[heap]");
 	CHECK(vma_is_anon(&v));
 
-	CHECK(!maps_line_parse("7f12a4000000-7f12a4028000 r-xp 00028000 fe:01 1234567                    /usr/lib/x86_64-linux-gnu/libc.so.6\n",
+	CHECK(!maps_line_parse(maps_text("7f12a4000000-7f12a4028000 r-xp 00028000 fe:01 1234567",
+					 20, "/usr/lib/x86_64-linux-gnu/libc.so.6"),
 			       &v));
 	CHECK_STR(v.name, "/usr/lib/x86_64-linux-gnu/libc.so.6");
 	CHECK(!vma_is_anon(&v));
 
-	CHECK(!maps_line_parse("7f0000000000-7f0000400000 rw-p 00000000 00:00 0 \n",
-			       &v));
+	/* A space but no name. */
+	CHECK(!maps_line_parse(maps_text("7f0000000000-7f0000400000 rw-p 00000000 00:00 0",
+					 1, ""), &v));
 	CHECK_STR(v.name, "");
 	CHECK(vma_is_anon(&v));
 
@@ -774,13 +826,13 @@ static void test_maps_line(void)
 			       &v));
 	CHECK_STR(v.name, "");
 
-	CHECK(!maps_line_parse("7f0000000000-7f0000400000 rw-s 00000000 00:01 42      /tmp/a b (deleted)\n",
-			       &v));
+	CHECK(!maps_line_parse(maps_text("7f0000000000-7f0000400000 rw-s 00000000 00:01 42",
+					 6, "/tmp/a b (deleted)"), &v));
 	CHECK_STR(v.name, "/tmp/a b (deleted)");
 	CHECK(!vma_is_anon(&v));
 
-	CHECK(!maps_line_parse("7f0000000000-7f0000400000 rw-p 00000000 00:00 0    [anon:jit heap]\n",
-			       &v));
+	CHECK(!maps_line_parse(maps_text("7f0000000000-7f0000400000 rw-p 00000000 00:00 0",
+					 4, "[anon:jit heap]"), &v));
 	CHECK(vma_is_anon(&v));
 	CHECK(!maps_line_parse("7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0    [stack]\n",
 			       &v));
@@ -849,7 +901,7 @@ static void test_json_utf8(void)
 	CHECK_JSON_STRING("\xe2\x82\xac", "\"\xe2\x82\xac\"");
 	CHECK_JSON_STRING("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");
 	/* Not UTF-8: one U+FFFD per bad byte. */
-	CHECK_JSON_STRING("a\xff" "b", "\"a\\ufffdb\"");
+	CHECK_JSON_STRING("a\377b", "\"a\\ufffdb\"");
 	CHECK_JSON_STRING("\xc3", "\"\\ufffd\"");
 	CHECK_JSON_STRING("\xc0\xaf", "\"\\ufffd\\ufffd\"");
 	CHECK_JSON_STRING("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
@@ -860,6 +912,14 @@ static void test_json_utf8(void)
 
 static void test_json_writer(void)
 {
+	static const char *const want[] = {
+		"{\"pid\":42,\"big\":18446744073709551615,\"s\":\"x\\\"y\",",
+		"\"t\":true,\"n\":null,\"addr\":\"0x7f0000001000\",",
+		"\"share\":0.250,\"nan\":null,\"list\":[1,{\"num\":123,",
+		"\"zero\":0,\"lead\":\"0123\",\"word\":\"pending\",",
+		"\"empty\":\"\",\"huge\":\"123456789012345678901\"}],",
+		"\"none\":[],\"obj\":{}}\n",
+	};
 	char *buf = NULL;
 	size_t len = 0;
 	struct json j;
@@ -893,12 +953,7 @@ static void test_json_writer(void)
 	json_object_end(&j);
 	json_end(&j);
 	fclose(f);
-	CHECK_STR(buf, "{\"pid\":42,\"big\":18446744073709551615,\"s\":\"x\\\"y\","
-		  "\"t\":true,\"n\":null,\"addr\":\"0x7f0000001000\","
-		  "\"share\":0.250,\"nan\":null,\"list\":[1,{\"num\":123,"
-		  "\"zero\":0,\"lead\":\"0123\",\"word\":\"pending\","
-		  "\"empty\":\"\",\"huge\":\"123456789012345678901\"}],"
-		  "\"none\":[],\"obj\":{}}\n");
+	CHECK_STR(buf, join(want, ARRAY_SIZE(want), ""));
 	free(buf);
 }
 

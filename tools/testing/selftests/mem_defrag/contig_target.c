@@ -192,8 +192,8 @@ static bool registered(const char *addr)
 		}
 		if (!in || strncmp(line, "VmFlags:", 8))
 			continue;
-		for (tok = strtok_r(line + 8, " \n", &save); tok;
-		     tok = strtok_r(NULL, " \n", &save))
+		for (tok = strtok_r(line + 8, "\n ", &save); tok;
+		     tok = strtok_r(NULL, "\n ", &save))
 			if (!strcmp(tok, "ct"))
 				ret = true;
 		break;

@@ -118,8 +118,8 @@ static inline int vma_has_flag(pid_t pid, unsigned long addr, const char *mn)
 
 	if (vma_flags(pid, addr, flags, sizeof(flags)))
 		return -1;
-	for (tok = strtok_r(flags, " \n", &save); tok;
-	     tok = strtok_r(NULL, " \n", &save))
+	for (tok = strtok_r(flags, "\n ", &save); tok;
+	     tok = strtok_r(NULL, "\n ", &save))
 		if (!strcmp(tok, mn))
 			return 1;
 	return 0;

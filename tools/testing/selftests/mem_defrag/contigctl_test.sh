@@ -452,14 +452,17 @@ t_show_json_vs_pagemap() {
 
 t_show_counts_match_layout() {
 	need_python || return
-	local half=$(( pages[zero] / 2 )) holes
+	local half=$(( pages[zero] / 2 )) holes q
 	holes=$(( pages[holes] - pages[holes] / 8 ))
-	[ "$(jget "$tmp/show.json" "[v['resident'] for v in j['vmas'] if v['start'] == '${addr[zero]}'][0]")" = "$half" ] ||
+	q="[v['resident'] for v in j['vmas'] if v['start'] == '${addr[zero]}'][0]"
+	[ "$(jget "$tmp/show.json" "$q")" = "$half" ] ||
 		{ echo "zero: the read-only half counted as resident"; return 1; }
-	[ "$(jget "$tmp/show.json" "[v['resident'] for v in j['vmas'] if v['start'] == '${addr[holes]}'][0]")" = "$holes" ] ||
+	q="[v['resident'] for v in j['vmas'] if v['start'] == '${addr[holes]}'][0]"
+	[ "$(jget "$tmp/show.json" "$q")" = "$holes" ] ||
 		{ echo "holes: resident is not $holes"; return 1; }
 	# Dropped pages end runs: at least one run per 8 pages.
-	[ "$(jget "$tmp/show.json" "[v['runs'] for v in j['vmas'] if v['start'] == '${addr[holes]}'][0] >= ${pages[holes]} // 8")" = True ]
+	q="[v['runs'] for v in j['vmas'] if v['start'] == '${addr[holes]}'][0]"
+	[ "$(jget "$tmp/show.json" "$q >= ${pages[holes]} // 8")" = True ]
 }
 
 t_show_addr() {
@@ -488,10 +491,13 @@ t_show_all_and_min_size() {
 
 t_show_histogram() {
 	need_python || return
+	local q
 	ctl show --histogram --json "$tpid" "${addr[holes]}"
 	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/hist.json"
-	[ "$(jget "$tmp/hist.json" "sum(b['runs'] for b in j['vmas'][0]['histogram']) == j['vmas'][0]['runs'] and sum(b['pages'] for b in j['vmas'][0]['histogram']) == j['vmas'][0]['resident']")" = True ] ||
+	q="sum(b['runs'] for b in j['vmas'][0]['histogram']) == j['vmas'][0]['runs']"
+	q+=" and sum(b['pages'] for b in j['vmas'][0]['histogram']) == j['vmas'][0]['resident']"
+	[ "$(jget "$tmp/hist.json" "$q")" = True ] ||
 		{ echo "histogram does not add up"; return 1; }
 	ctl show --histogram "$tpid" "${addr[holes]}"
 	want_rc 0 && want_out '^ +run length \(pages\) +runs +pages +share'
@@ -509,7 +515,8 @@ t_map_text() {
 	fi
 	ctl map --color=always "$tpid" "${addr[plain]}"
 	want_rc 0 || return
-	printf '%s' "$out" | grep -q $'\033\\[' || { echo "no colour with --color=always"; return 1; }
+	printf '%s' "$out" | grep -q $'\033\\[' ||
+		{ echo "no colour with --color=always"; return 1; }
 }
 
 t_map_color_on_tty() {
@@ -558,10 +565,11 @@ t_map_after_side_by_side() {
 t_request_registers() {
 	need_kcontigd || return
 	need_python || return
-	local r
+	local r q
 	for r in plain frag holes zero thp; do
 		ctl request "$tpid" "${addr[$r]}"
-		want_rc 0 && want_out "^process $tpid: requested ${addr[$r]#0x}-[0-9a-f]+ \\(4M\\)\$" ||
+		want_rc 0 &&
+			want_out "^process $tpid: requested ${addr[$r]#0x}-[0-9a-f]+ \\(4M\\)\$" ||
 			return
 	done
 	grep -q "^${addr[plain]#0x}-[0-9a-f]* state=pending " /proc/"$tpid"/contig ||
@@ -569,8 +577,11 @@ t_request_registers() {
 	ctl show --json "$tpid"
 	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/reg.json"
-	[ "$(jget "$tmp/reg.json" "sorted(v['start'] for v in j['vmas'] if v['registered'] and v['state'] == 'pending')")" = \
-	  "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "${addr[plain]}" "${addr[frag]}" "${addr[holes]}" "${addr[zero]}" "${addr[thp]}")" ]
+	q="sorted(v['start'] for v in j['vmas'] if v['registered'] and v['state'] == 'pending')"
+	[ "$(jget "$tmp/reg.json" "$q")" = \
+	  "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' \
+		"${addr[plain]}" "${addr[frag]}" "${addr[holes]}" "${addr[zero]}" \
+		"${addr[thp]}")" ]
 }
 
 t_show_agrees_with_kernel() {
@@ -584,17 +595,19 @@ t_show_agrees_with_kernel() {
 t_show_kernel_only() {
 	need_kcontigd || return
 	need_python || return
+	local q
 	ctl show --kernel-only --json "$tpid" "${addr[zero]}"
 	want_rc 0 || return
 	printf '%s\n' "$out" > "$tmp/konly.json"
-	[ "$(jget "$tmp/konly.json" "(j['pfns'], j['vmas'][0]['resident'], j['vmas'][0]['cov2m'])")" = \
+	q="(j['pfns'], j['vmas'][0]['resident'], j['vmas'][0]['cov2m'])"
+	[ "$(jget "$tmp/konly.json" "$q")" = \
 	  "(False, $(( pages[zero] / 2 )), None)" ] || { cat "$tmp/konly.json"; return 1; }
 }
 
 t_request_part_and_release() {
 	need_kcontigd || return
 	need_python || return
-	local end
+	local end q
 	ctl release -q "$tpid" "${addr[frag]}"
 	want_rc 0 || return
 	[ -z "$out" ] || { echo "release -q printed '$out'"; return 1; }
@@ -603,7 +616,8 @@ t_request_part_and_release() {
 	ctl show --json "$tpid" "${addr[frag]}"
 	printf '%s\n' "$out" > "$tmp/part.json"
 	end=$(printf '0x%x' $(( addr[frag] + 65536 )))
-	[ "$(jget "$tmp/part.json" "(j['vmas'][0]['registered'], j['vmas'][0]['end'])")" = "(True, '$end')" ] ||
+	q="(j['vmas'][0]['registered'], j['vmas'][0]['end'])"
+	[ "$(jget "$tmp/part.json" "$q")" = "(True, '$end')" ] ||
 		{ cat "$tmp/part.json"; return 1; }
 	ctl release "$tpid" "${addr[frag]}" 0x10000
 	want_rc 0 && want_out "released ${addr[frag]#0x}-${end#0x} \\(64K\\)" || return
@@ -615,11 +629,13 @@ t_request_part_and_release() {
 
 t_wait_timeout_pending() {
 	need_kcontigd || return
-	local t0 t1
+	local t0 t1 re
 	t0=$(date +%s%N)
 	ctl wait --timeout 2 "$tpid" "${addr[holes]}"
 	t1=$(date +%s%N)
-	want_rc 9 && want_err "timed out after 2s: ${addr[holes]#0x}-[0-9a-f]+ of process $tpid is still pending \\(0/[0-9]+ pages in place\\)" &&
+	re="timed out after 2s: ${addr[holes]#0x}-[0-9a-f]+ of process $tpid"
+	re+=" is still pending \\(0/[0-9]+ pages in place\\)"
+	want_rc 9 && want_err "$re" &&
 		want_out "${addr[holes]#0x}-[0-9a-f]+ pending 0/[0-9]+ in place" || return
 	# Not a tty: a line when something changes, not one per poll.
 	[ "$(printf '%s\n' "$out" | grep -c .)" = 1 ] || { echo "$out"; return 1; }
@@ -642,11 +658,14 @@ t_wait_progress_tty() {
 t_wait_json_timeout() {
 	need_kcontigd || return
 	need_python || return
+	local q
 	ctl wait --json --timeout 500ms --interval 100ms "$tpid" "${addr[thp]}"
 	want_rc 9 || return
 	printf '%s\n' "$out" > "$tmp/wait.json"
-	[ "$(jget "$tmp/wait.json" "(j['result'], j['state'], j['in_place'], j['start'], j['kernel']['state'])")" = \
-	  "('timeout', 'pending', 0, '${addr[thp]}', 'pending')" ] || { cat "$tmp/wait.json"; return 1; }
+	q="(j['result'], j['state'], j['in_place'], j['start'], j['kernel']['state'])"
+	[ "$(jget "$tmp/wait.json" "$q")" = \
+	  "('timeout', 'pending', 0, '${addr[thp]}', 'pending')" ] ||
+		{ cat "$tmp/wait.json"; return 1; }
 }
 
 t_wait_not_registered() {
@@ -674,8 +693,11 @@ t_wait_process_exits() {
 	set -e
 	t1=$(date +%s%N)
 	err=$(cat "$tmp/err")
-	want_rc 11 && want_err "process $pid2 exited while waiting \\(${a#0x}-[0-9a-f]+ was pending" || return
-	(( t1 - t0 < 10000000000 )) || { echo "noticed after $(( (t1 - t0) / 1000000 )) ms"; return 1; }
+	want_rc 11 &&
+		want_err "process $pid2 exited while waiting \\(${a#0x}-[0-9a-f]+ was pending" ||
+		return
+	(( t1 - t0 < 10000000000 )) ||
+		{ echo "noticed after $(( (t1 - t0) / 1000000 )) ms"; return 1; }
 }
 
 t_run_requests_vmas() {
@@ -742,10 +764,13 @@ t_bad_pid_exited() {
 
 t_bad_addr_not_in_vma() {
 	expect_bad 4 "address 0x1000 is not in any VMA of process $tpid" show "$tpid" 1000 || return
-	expect_bad 4 "address 0x1000 is not in any VMA of process $tpid" map "$tpid" 0x1000 || return
+	expect_bad 4 "address 0x1000 is not in any VMA of process $tpid" \
+		map "$tpid" 0x1000 || return
 	need_kcontigd || return 0
-	expect_bad 4 "address ${addr[hole]} is not in any VMA" request "$tpid" "${addr[hole]}" || return
-	expect_bad 4 "address ${addr[hole]} is not in any VMA" wait --timeout 1 "$tpid" "${addr[hole]}"
+	expect_bad 4 "address ${addr[hole]} is not in any VMA" \
+		request "$tpid" "${addr[hole]}" || return
+	expect_bad 4 "address ${addr[hole]} is not in any VMA" \
+		wait --timeout 1 "$tpid" "${addr[hole]}"
 }
 
 t_bad_range_not_mapped() {
@@ -766,11 +791,14 @@ t_bad_addr_syntax() {
 t_bad_sizes() {
 	expect_bad 2 "show: invalid size '12Q'" show --min-size 12Q "$tpid" || return
 	expect_bad 2 "request: invalid length '12Q'" request "$tpid" "${addr[plain]}" 12Q || return
-	expect_bad 2 "request: invalid length '1.5M'" request "$tpid" "${addr[plain]}" 1.5M || return
+	expect_bad 2 "request: invalid length '1.5M'" \
+		request "$tpid" "${addr[plain]}" 1.5M || return
 	expect_bad 2 "request: length '99999999999999999999' is too large" \
 		request "$tpid" "${addr[plain]}" 99999999999999999999 || return
-	expect_bad 2 "request: the length must not be 0" request "$tpid" "${addr[plain]}" 0 || return
-	expect_bad 2 "wait: invalid timeout 'soon'" wait --timeout soon "$tpid" "${addr[plain]}" || return
+	expect_bad 2 "request: the length must not be 0" \
+		request "$tpid" "${addr[plain]}" 0 || return
+	expect_bad 2 "wait: invalid timeout 'soon'" \
+		wait --timeout soon "$tpid" "${addr[plain]}" || return
 	expect_bad 2 "map: invalid width '3'" map -w 3 "$tpid" "${addr[plain]}" || return
 	expect_bad 2 "run: invalid size '2X'" run --min-size 2X -- true
 }
@@ -788,11 +816,11 @@ t_bad_usage() {
 
 t_refused_special_mapping() {
 	need_kcontigd || return
-	local vvar
+	local vvar re
 	vvar=$(awk '$NF == "[vvar]" { split($1, r, "-"); print r[1] }' /proc/"$tpid"/maps)
 	[ -n "$vvar" ] || { skip "no [vvar] mapping"; return; }
-	expect_bad 7 "the kernel refused MADV_CONTIG for ${vvar}-[0-9a-f]+ of process $tpid: hugetlb, DAX" \
-		request "$tpid" "$vvar"
+	re="the kernel refused MADV_CONTIG for ${vvar}-[0-9a-f]+ of process $tpid"
+	expect_bad 7 "$re: hugetlb, DAX" request "$tpid" "$vvar"
 }
 
 t_refused_hugetlb() {
@@ -818,11 +846,13 @@ t_refused_hugetlb() {
 
 t_not_root_pfns_hidden() {
 	command -v setpriv > /dev/null || { skip "no setpriv"; return; }
+	local re
 	start_target "$tmp/nobody.out" setpriv --reuid=$nobody --regid=$nobody \
 		--clear-groups "$target" -p 64
 	npid=$(awk '$1 == "pid" { print $2 }' "$tmp/nobody.out")
 	as_nobody "$ctl" show "$npid"
-	want_rc 5 && want_err "PFNs in /proc/$npid/pagemap read as 0 without CAP_SYS_ADMIN: run as root" || return
+	re="PFNs in /proc/$npid/pagemap read as 0 without CAP_SYS_ADMIN: run as root"
+	want_rc 5 && want_err "$re" || return
 	as_nobody "$ctl" map "$npid" "$(awk '$2 == "plain" { print $3 }' "$tmp/nobody.out")"
 	want_rc 5 && want_err "read as 0 without CAP_SYS_ADMIN"
 }
@@ -830,7 +860,7 @@ t_not_root_pfns_hidden() {
 t_not_root_kernel_only() {
 	need_kcontigd || return
 	[ -n "$npid" ] || { skip "no unprivileged target"; return; }
-	local a
+	local a q
 	a=$(awk '$2 == "plain" { print $3 }' "$tmp/nobody.out")
 	# Root registers it; nobody reads kcontigd's view of its own process.
 	ctl request -q "$npid" "$a"
@@ -841,14 +871,17 @@ t_not_root_kernel_only() {
 		{ echo "root sees no anchor= in /proc/$npid/contig"; return 1; }
 	as_nobody "$ctl" show --kernel-only --json "$npid"
 	printf '%s\n' "$out" > "$tmp/nobody.json"
-	[ "$(jget "$tmp/nobody.json" "[v['anchor'] for v in j['vmas'] if v['registered']]")" = "[None]" ] ||
+	q="[v['anchor'] for v in j['vmas'] if v['registered']]"
+	[ "$(jget "$tmp/nobody.json" "$q")" = "[None]" ] ||
 		{ echo "an unprivileged reader sees an anchor"; cat "$tmp/nobody.json"; return 1; }
 }
 
 t_not_root_no_access() {
 	[ -n "$npid" ] || { skip "no unprivileged target"; return; }
 	as_nobody "$ctl" show "$tpid"
-	want_rc 5 && want_err "no access to the memory of process $tpid: it needs ptrace read access" || return
+	want_rc 5 &&
+		want_err "no access to the memory of process $tpid: it needs ptrace read access" ||
+		return
 	need_kcontigd || return 0
 	as_nobody "$ctl" request "$tpid" "${addr[plain]}" 4K
 	want_rc 5 && want_err "no ptrace read access to process $tpid"
@@ -873,12 +906,14 @@ t_not_root_set() {
 
 t_no_kcontigd() {
 	command -v unshare > /dev/null || { skip "no unshare"; return; }
+	local re
 	[ -d $sysfs ] || {
 		expect_bad 6 "this kernel has no kcontigd" status
 		return
 	}
 	without_kcontigd "$ctl" status
-	want_rc 6 && want_err "this kernel has no kcontigd \\(no $sysfs/enabled\\): it needs CONFIG_MEM_DEFRAG" || return
+	re="this kernel has no kcontigd \\(no $sysfs/enabled\\): it needs CONFIG_MEM_DEFRAG"
+	want_rc 6 && want_err "$re" || return
 	without_kcontigd "$ctl" request "$tpid" "${addr[plain]}"
 	want_rc 6 && want_err "this kernel has no kcontigd" || return
 	without_kcontigd "$ctl" wait "$tpid" "${addr[plain]}"
@@ -957,7 +992,8 @@ t_demo_reports_kernel_state() {
 	echo 0 > "$sysfs/enabled"
 	want_rc 0 || { printf '%s\n' "$out" | sed 's/^/# /'; return 1; }
 	st=$(printf '%s\n' "$out" | sed -n 's/^state \([a-z]*\) after .*/\1/p')
-	line=$(printf '%s\n' "$out" | grep -A1 '^state ' | sed -n 's/.*\/proc\/self\/contig: .* state=\([a-z]*\) .*/\1/p')
+	line=$(printf '%s\n' "$out" | grep -A1 '^state ' |
+	       sed -n 's/.*\/proc\/self\/contig: .* state=\([a-z]*\) .*/\1/p')
 	if [ -z "$st" ] || [ "$st" != "$line" ] || [ "$st" != done ]; then
 		printf '%s\n' "$out" | sed 's/^/# /'
 		return 1

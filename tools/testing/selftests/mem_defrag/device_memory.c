@@ -21,7 +21,7 @@
 
 #define NPAGES		512
 #define ON_DEVICE	256	/* the first half goes to the device */
-#define PM_SWAP		(1ULL << 62)
+#define PM_SWAP		BIT_ULL(62)
 
 static long psize;
 

@@ -20,9 +20,7 @@
 #include "../kselftest_harness.h"
 #include "exchange_util.h"
 
-
-
-#define PM_SWAPPED	(1ULL << 62)
+#define PM_SWAPPED	BIT_ULL(62)
 
 static long psize;
 
@@ -1044,9 +1042,10 @@ TEST_F_TIMEOUT(xchg, no_leaks, 300)
 				       p + x * psize, p + y * psize);
 		if (x == y) {
 			EXPECT_EQ(ret, -EINVAL);
-		} else if (!ret) {
-			succeeded++;
+			continue;
 		}
+		if (!ret)
+			succeeded++;
 	}
 	free1 = stat_field("/proc/meminfo", "MemFree");
 	ok1 = vmstat("pgexchange_success");

@@ -25,12 +25,16 @@
 
 static long psize;
 
-/* Shared with the parent: where each worker's buffer is right now. */
+/*
+ * Shared with the parent: where each worker's buffer is right now. base
+ * and stop cross processes (READ_ONCE/WRITE_ONCE); only the parent uses
+ * pid and only the worker result.
+ */
 struct worker_info {
-	volatile pid_t pid;
-	volatile uintptr_t base;
-	volatile int stop;
-	volatile int result;
+	pid_t pid;
+	uintptr_t base;
+	int stop;
+	int result;
 };
 
 static void worker(struct worker_info *me, unsigned int seed)
@@ -50,9 +54,9 @@ static void worker(struct worker_info *me, unsigned int seed)
 		owner[i] = seed * 100000 + i;
 		fill_page(buf + i * psize, psize, owner[i]);
 	}
-	me->base = (uintptr_t)buf;
+	WRITE_ONCE(me->base, (uintptr_t)buf);
 
-	while (!me->stop) {
+	while (!READ_ONCE(me->stop)) {
 		int x = rand_r(&seed) % PAGES;
 
 		switch (round++ % 16) {
@@ -121,6 +125,7 @@ FIXTURE_SETUP(stress)
 	if (!exchange_present())
 		SKIP(return, "no %s", EXCHANGE_DEBUGFS);
 }
+
 FIXTURE_TEARDOWN(stress)
 {
 }
@@ -145,7 +150,7 @@ TEST_F_TIMEOUT(stress, random_exchanges_among_busy_processes, 600)
 		w[i].pid = pid;
 	}
 	for (i = 0; i < WORKERS; i++)
-		while (!w[i].base)
+		while (!READ_ONCE(w[i].base))
 			usleep(1000);
 
 	for (i = 0; i < EXCHANGES; i++) {
@@ -155,8 +160,10 @@ TEST_F_TIMEOUT(stress, random_exchanges_among_busy_processes, 600)
 
 		snprintf(cmd, sizeof(cmd), "%d 0x%lx 0x%lx pid2=%d%s",
 			 w[a].pid,
-			 (unsigned long)(w[a].base + (rand_r(&seed) % PAGES) * psize),
-			 (unsigned long)(w[b].base + (rand_r(&seed) % PAGES) * psize),
+			 (unsigned long)(READ_ONCE(w[a].base) +
+					 (rand_r(&seed) % PAGES) * psize),
+			 (unsigned long)(READ_ONCE(w[b].base) +
+					 (rand_r(&seed) % PAGES) * psize),
 			 w[b].pid, i % 3 ? "" : " async");
 		ret = exchange_raw(cmd);
 		if (!ret)
@@ -165,7 +172,7 @@ TEST_F_TIMEOUT(stress, random_exchanges_among_busy_processes, 600)
 			errors[-ret & 255]++;
 	}
 	for (i = 0; i < WORKERS; i++)
-		w[i].stop = 1;
+		WRITE_ONCE(w[i].stop, 1);
 	for (i = 0; i < WORKERS; i++) {
 		int status;
 
@@ -238,7 +245,7 @@ static double now(void)
  * The owner of the pages: zaps and refaults its anon pages, zaps one
  * view of its shmem pages and forks, until told to stop.
  */
-static void mixed_owner(char *anon, char **views, volatile int *stop)
+static void mixed_owner(char *anon, char **views, int *stop)
 {
 	unsigned int seed = 7, round = 0;
 	int i, j;
@@ -247,8 +254,8 @@ static void mixed_owner(char *anon, char **views, volatile int *stop)
 	for (i = 0; i < MIXED_VIEWS; i++)
 		for (j = 0; j < MIXED_PAGES; j++)
 			views[i][j * psize] = 1;
-	stop[1] = 1;
-	while (!*stop) {
+	WRITE_ONCE(stop[1], 1);
+	while (!READ_ONCE(stop[0])) {
 		int i = rand_r(&seed) % MIXED_PAGES;
 
 		switch (round++ % 8) {
@@ -277,7 +284,7 @@ static void mixed_owner(char *anon, char **views, volatile int *stop)
 TEST_F_TIMEOUT(stress, mixed_kinds_under_zap_and_fork, 300)
 {
 	int kmsg = kmsg_open(), fd, i, ok = 0, tries = 0, status;
-	volatile int *stop;
+	int *stop;
 	char *anon, *views[MIXED_VIEWS];
 	double end;
 	pid_t pid;
@@ -304,7 +311,7 @@ TEST_F_TIMEOUT(stress, mixed_kinds_under_zap_and_fork, 300)
 	ASSERT_GE(pid, 0);
 	if (pid == 0)
 		mixed_owner(anon, views, stop);
-	while (!stop[1])
+	while (!READ_ONCE(stop[1]))
 		usleep(1000);
 
 	end = now() + MIXED_SECS;
@@ -318,7 +325,7 @@ TEST_F_TIMEOUT(stress, mixed_kinds_under_zap_and_fork, 300)
 		ok += !exchange_raw(cmd);
 		tries++;
 	}
-	*stop = 1;
+	WRITE_ONCE(stop[0], 1);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	TH_LOG("%d of %d anon/shmem exchanges done", ok, tries);
@@ -333,9 +340,10 @@ TEST_F_TIMEOUT(stress, mixed_kinds_under_zap_and_fork, 300)
 #define WB_DIR		"/run/fs/xfs"
 #define HUNG_TASK_KNOB	"/proc/sys/kernel/hung_task_timeout_secs"
 
+/* Shared with the writers: READ_ONCE/WRITE_ONCE. */
 struct wb_shared {
-	volatile int stop;
-	volatile int round;	/* the last round written in full */
+	int stop;
+	int round;	/* the last round written in full */
 };
 
 /*
@@ -346,7 +354,7 @@ static void wb_writer(char *p, int fd, struct wb_shared *sh, int fsyncer)
 {
 	int round = 0, i;
 
-	while (!sh->stop) {
+	while (!READ_ONCE(sh->stop)) {
 		if (fsyncer) {
 			fsync(fd);
 			continue;
@@ -354,7 +362,7 @@ static void wb_writer(char *p, int fd, struct wb_shared *sh, int fsyncer)
 		round++;
 		for (i = 0; i < WB_PAGES; i++)
 			fill_page(p + i * psize, psize, round * 100 + i);
-		sh->round = round;
+		WRITE_ONCE(sh->round, round);
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
 	_exit(0);
@@ -426,7 +434,7 @@ TEST_F_TIMEOUT(stress, xfs_sync_exchanges_under_writeback, 300)
 			errs[-ret & 255]++;
 		tries++;
 	}
-	sh->stop = 1;
+	WRITE_ONCE(sh->stop, 1);
 	for (i = 0; i < 2; i++) {
 		int status;
 
@@ -448,10 +456,11 @@ TEST_F_TIMEOUT(stress, xfs_sync_exchanges_under_writeback, 300)
 	ASSERT_EQ(posix_memalign((void **)&buf, psize, psize), 0);
 	for (i = 0; i < WB_PAGES; i++) {
 		ASSERT_EQ(pread(dfd, buf, psize, (off_t)i * psize), psize);
-		EXPECT_TRUE(check_page(buf, psize, sh->round * 100 + i))
+		EXPECT_TRUE(check_page(buf, psize,
+				       READ_ONCE(sh->round) * 100 + i))
 			TH_LOG("page %d", i);
 		EXPECT_TRUE(check_page(p + i * psize, psize,
-				       sh->round * 100 + i));
+				       READ_ONCE(sh->round) * 100 + i));
 	}
 	free(buf);
 	close(dfd);

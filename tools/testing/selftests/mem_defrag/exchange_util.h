@@ -17,9 +17,28 @@
 #include <sys/mman.h>
 
 #define EXCHANGE_DEBUGFS	"/sys/kernel/debug/exchange_pages"
+#define PROC_KPAGECOUNT		"/proc/kpagecount"
+#define PROC_KPAGEFLAGS		"/proc/kpageflags"
+#define PROC_STAT_REFRESH	"/proc/sys/vm/stat_refresh"
+#define PROC_VMSTAT		"/proc/vmstat"
+
+#ifndef BIT_ULL
+#define BIT_ULL(nr)		(1ULL << (nr))
+#endif
+
+/*
+ * Flags and counters shared between threads or processes: relaxed atomic
+ * accesses, which the compiler may neither tear, merge nor drop.
+ */
+#ifndef READ_ONCE
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+#endif
 
 #define PM_PFN_MASK		((1ULL << 55) - 1)
-#define PM_PRESENT		(1ULL << 63)
+#define PM_PRESENT		BIT_ULL(63)
 
 #define KPF_LOCKED		0
 #define KPF_DIRTY		4
@@ -113,18 +132,18 @@ static inline uint64_t kpage_read(const char *file, uint64_t pfn)
 
 static inline uint64_t kpagecount(uint64_t pfn)
 {
-	return kpage_read("/proc/kpagecount", pfn);
+	return kpage_read(PROC_KPAGECOUNT, pfn);
 }
 
 static inline uint64_t kpageflags(uint64_t pfn)
 {
-	return kpage_read("/proc/kpageflags", pfn);
+	return kpage_read(PROC_KPAGEFLAGS, pfn);
 }
 
 /* Fold the per-CPU vmstat deltas into the global counters (root). */
 static inline void stat_refresh(void)
 {
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	int fd = open(PROC_STAT_REFRESH, O_WRONLY);
 
 	if (fd >= 0) {
 		/* EINVAL means a counter is negative: the checks will say. */
@@ -163,7 +182,7 @@ static inline long stat_field(const char *file, const char *key)
 
 static inline long vmstat(const char *key)
 {
-	return stat_field("/proc/vmstat", key);
+	return stat_field(PROC_VMSTAT, key);
 }
 
 /* Wait up to @secs for nr_isolated_anon and _file to be 0 again. */
@@ -307,7 +326,6 @@ static inline bool pfn_has(uint64_t pfn, int kpf)
 
 	return pfn && f != ~0ULL && (f & (1ULL << kpf));
 }
-
 
 static inline int cmp_u64(const void *a, const void *b)
 {

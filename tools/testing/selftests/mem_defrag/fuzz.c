@@ -33,7 +33,7 @@
 #define MADV_COLLAPSE	25
 #endif
 
-#define MIB		(1UL << 20)
+#define MIB		(1024UL * 1024)
 #define SLOT		(4 * MIB)
 #define NR_SLOTS	16
 #define WINDOW		(SLOT * NR_SLOTS)
@@ -138,7 +138,7 @@ FIXTURE_TEARDOWN(fuzz)
 
 struct race {
 	char *window;
-	volatile int stop;
+	int stop;	/* READ_ONCE/WRITE_ONCE: read by the remapper */
 	uint64_t seed;
 	unsigned long ops;
 };
@@ -161,7 +161,7 @@ static void *remapper(void *arg)
 	struct race *r = arg;
 	uint64_t rng = r->seed;
 
-	while (!r->stop) {
+	while (!READ_ONCE(r->stop)) {
 		char *s = r->window + xorshift(&rng) % NR_SLOTS * SLOT;
 		char *d = r->window + xorshift(&rng) % NR_SLOTS * SLOT;
 
@@ -258,6 +258,8 @@ static size_t random_len(uint64_t *rng)
 	}
 }
 
+#define MADVISE_RACE_SUMMARY "%lu calls (%lu ok, %lu EINVAL, %lu ENOMEM, %lu EPERM, %lu EAGAIN), %lu remaps; %lu undocumented errnos"
+
 TEST_F_TIMEOUT(fuzz, madvise_arguments, 600)
 {
 	unsigned long calls = 0, bad = 0, by_errno[EHWPOISON + 1] = { };
@@ -317,11 +319,10 @@ TEST_F_TIMEOUT(fuzz, madvise_arguments, 600)
 			by_errno[errno]++;
 		}
 	}
-	r.stop = 1;
+	WRITE_ONCE(r.stop, 1);
 	pthread_join(t, NULL);
-	TH_LOG("%lu calls (%lu ok, %lu EINVAL, %lu ENOMEM, %lu EPERM, %lu EAGAIN), %lu remaps; %lu undocumented errnos",
-	       calls, by_errno[0], by_errno[EINVAL], by_errno[ENOMEM],
-	       by_errno[EPERM], by_errno[EAGAIN], r.ops, bad);
+	TH_LOG(MADVISE_RACE_SUMMARY, calls, by_errno[0], by_errno[EINVAL],
+	       by_errno[ENOMEM], by_errno[EPERM], by_errno[EAGAIN], r.ops, bad);
 	EXPECT_EQ(bad, 0);
 	EXPECT_GT(by_errno[0], 0);
 	munmap(r.window - SLOT, WINDOW + 2 * SLOT);

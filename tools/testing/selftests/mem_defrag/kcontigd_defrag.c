@@ -10,10 +10,12 @@
  * poisoned page of the vma, a poisoned frame of its anchor) lose no data.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -25,7 +27,7 @@
 #include "exchange_util.h"
 
 #define MPOL_BIND_	2
-#define MIB		(1UL << 20)
+#define MIB		(1024UL * 1024)
 
 static long psize;
 
@@ -1622,11 +1624,13 @@ TEST_F_TIMEOUT(defrag, injected_page_alloc_failures, 900)
 	injected_failures_lose_nothing(_metadata, &injections[5]);
 }
 
-static volatile sig_atomic_t sigbus_seen;
+/* Set by the handler: a lock-free atomic object is async-signal-safe. */
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int is not lock-free");
+static atomic_int sigbus_seen;
 
 static void on_sigbus(int sig)
 {
-	sigbus_seen = 1;
+	atomic_store(&sigbus_seen, 1);
 }
 
 /*
@@ -1651,7 +1655,7 @@ TEST_F_TIMEOUT(defrag, poisoned_page_in_vma, 900)
 		SKIP(return, "MADV_HWPOISON: %s (CONFIG_MEMORY_FAILURE)",
 		     strerror(errno));
 	signal(SIGBUS, SIG_DFL);
-	TH_LOG("SIGBUS on poisoning: %s", sigbus_seen ? "yes" : "no");
+	TH_LOG("SIGBUS on poisoning: %s", atomic_load(&sigbus_seen) ? "yes" : "no");
 	ASSERT_EQ(pfn_of(getpid(), buf + bad * psize), 0);
 	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
 	ASSERT_TRUE(wait_settled(buf, &v, 600));
@@ -1720,7 +1724,7 @@ TEST_F_TIMEOUT(defrag, poisoned_frame_in_anchor, 900)
 struct busy_owner {
 	char *buf;
 	size_t len;
-	volatile int stop;
+	int stop;	/* READ_ONCE/WRITE_ONCE: shared with the thread */
 	long rounds;
 };
 
@@ -1732,7 +1736,7 @@ static void *busy_owner(void *arg)
 	uint64_t *pm = malloc(n * sizeof(*pm));
 	int fd = open("/proc/self/pagemap", O_RDONLY);
 
-	while (!b->stop && pm && fd >= 0) {
+	while (!READ_ONCE(b->stop) && pm && fd >= 0) {
 		char *p = mmap(NULL, 512 << 10, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -1743,7 +1747,7 @@ static void *busy_owner(void *arg)
 			memset(p, 1, 512 << 10);
 			munmap(p, 512 << 10);
 		}
-		b->rounds++;
+		WRITE_ONCE(b->rounds, b->rounds + 1);
 		usleep(20000);
 	}
 	if (fd >= 0)
@@ -1784,8 +1788,8 @@ TEST_F_TIMEOUT(defrag, busy_owner_no_full_sleeps, 900)
 	EXPECT_TRUE(wait_settled(b.buf, &v, 50));
 	TH_LOG("state=%s after %.1f s, in_place=%ld/%ld holes=%ld, owner rounds %ld",
 	       v.state, now_seconds() - t0, v.in_place, v.resident, v.holes,
-	       b.rounds);
-	b.stop = 1;
+	       READ_ONCE(b.rounds));
+	WRITE_ONCE(b.stop, 1);
 	pthread_join(thread, NULL);
 	EXPECT_STREQ(v.state, "done");
 	EXPECT_GT(b.rounds, 0);

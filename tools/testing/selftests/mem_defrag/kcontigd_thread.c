@@ -447,7 +447,7 @@ static bool some_vma_working(const pid_t *pids, int n)
 		if (!f)
 			continue;
 		while (!working && fgets(line, sizeof(line), f))
-			working = strstr(line, " state=working ") != NULL;
+			working = strstr(line, " state=working ");
 		fclose(f);
 	}
 	return working;
@@ -468,7 +468,7 @@ TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
 
 	if (access(PM_TEST, W_OK) ||
 	    read_sysfs("/sys/power/pm_freeze_timeout", saved_timeout,
-		      sizeof(saved_timeout)))
+		       sizeof(saved_timeout)))
 		SKIP(return, "no %s (CONFIG_PM_SLEEP_DEBUG)", PM_TEST);
 	ASSERT_EQ(read_sysfs(PM_STATE, states, sizeof(states)), 0);
 	if (!strstr(states, "freeze"))
@@ -484,7 +484,7 @@ TEST_F_TIMEOUT(kcontigd, freezes_while_busy, 300)
 		}
 	}
 	ASSERT_EQ(write_sysctl("/sys/module/suspend/parameters/pm_test_delay",
-			     "1"), 0);
+			       "1"), 0);
 	ASSERT_EQ(write_sysctl("/sys/power/pm_freeze_timeout", "2000"), 0);
 	ASSERT_EQ(write_sysctl(PM_TEST, "freezer"), 0);
 	/* The children start moving within seconds. */

@@ -19,7 +19,7 @@
 #include "contig_util.h"
 #include "exchange_util.h"
 
-#define MIB		(1UL << 20)
+#define MIB		(1024UL * 1024)
 #define USER_A		65534
 #define USER_B		65533
 #define MPOL_BIND_	2
@@ -375,16 +375,16 @@ static double cpu_seconds(pid_t pid)
 {
 	unsigned long utime = 0, stime = 0;
 	char path[64], buf[512], *p;
-	int n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_sysfs(path, buf, sizeof(buf)))
 		return -1;
 	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
 	/* After the comm: state, then fields 4 to 13, then utime, stime. */
-	n = p ? sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-		       &utime, &stime) : 0;
-	if (n != 2)
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &utime, &stime) != 2)
 		return -1;
 	return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
 }

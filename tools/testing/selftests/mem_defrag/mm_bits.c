@@ -24,8 +24,8 @@
 #include "contig_util.h"
 #include "exchange_util.h"
 
-#define PM_SOFT_DIRTY	(1ULL << 55)
-#define PM_UFFD_WP	(1ULL << 57)
+#define PM_SOFT_DIRTY	BIT_ULL(55)
+#define PM_UFFD_WP	BIT_ULL(57)
 #define NPAGES		64
 
 static long psize;

@@ -35,7 +35,7 @@
 #include "contig_util.h"
 #include "exchange_util.h"
 
-#define MIB		(1UL << 20)
+#define MIB		(1024UL * 1024)
 #define REGION_LEN	(4 * MIB)
 #define PAGE		4096UL
 #define WORDS		(PAGE / sizeof(uint64_t))
