@@ -455,32 +455,45 @@ TEST_F(safety, xfs_page_cache_to_disk)
 #define FAIL_COPY_DIR	"/sys/kernel/debug/fail_exchange_copy/"
 
 /*
- * Make the @nth fault-injection check of this thread fail (the kernel's
- * /proc/thread-self/fail-nth): with only fail_exchange_copy built in, the
- * nth page copy of the next exchange this thread asks for.
+ * Make the @nth page copy of this thread's next exchange fail: the
+ * fail_exchange_copy attribute filtered to this thread (make-it-fail),
+ * once, after a budget ("space") of @nth - 1 copies. Unlike fail-nth,
+ * which counts every fault-injection check of the thread (slab and page
+ * allocations too, more of them in a kernel with memory debuggers), this
+ * counts only the copies. @nth 0 disarms.
  */
-static int fail_nth(int nth)
+static int fail_copy_nth(int nth)
 {
-	char v[16];
+	char v[32];
 
-	snprintf(v, sizeof(v), "%d", nth);
-	return write_sysctl("/proc/thread-self/fail-nth", v);
+	if (!nth)
+		return write_sysctl(FAIL_COPY_DIR "probability", "0") |
+		       write_sysctl(FAIL_COPY_DIR "space", "0") |
+		       write_sysctl(FAIL_COPY_DIR "task-filter", "N") |
+		       write_sysctl("/proc/thread-self/make-it-fail", "0");
+	snprintf(v, sizeof(v), "%ld", (long)(nth - 1) * psize + 1);
+	return write_sysctl(FAIL_COPY_DIR "space", v) |
+	       write_sysctl(FAIL_COPY_DIR "times", "1") |
+	       write_sysctl(FAIL_COPY_DIR "interval", "1") |
+	       write_sysctl(FAIL_COPY_DIR "task-filter", "Y") |
+	       write_sysctl("/proc/thread-self/make-it-fail", "1") |
+	       write_sysctl(FAIL_COPY_DIR "probability", "100");
 }
 
-/* 0 once the armed failure was injected. */
-static long fail_nth_left(void)
+/* 0 once the armed failure was injected (times counted down). */
+static long fail_copy_left(void)
 {
 	char v[16];
 
-	if (read_sysfs("/proc/thread-self/fail-nth", v, sizeof(v)))
+	if (read_sysfs(FAIL_COPY_DIR "times", v, sizeof(v)))
 		return -1;
 	return atol(v);
 }
 
 static bool fail_copy_present(void)
 {
-	return !access(FAIL_COPY_DIR "verbose", W_OK) &&
-	       !access("/proc/thread-self/fail-nth", W_OK);
+	return !access(FAIL_COPY_DIR "space", W_OK) &&
+	       !access("/proc/thread-self/make-it-fail", W_OK);
 }
 
 /*
@@ -493,11 +506,11 @@ static void copy_error_case(struct __test_metadata *_metadata, char *a,
 	uint64_t pa = pfn_of(getpid(), a), pb = pfn_of(getpid(), b);
 	int i;
 
-	ASSERT_EQ(fail_nth(nth), 0);
+	ASSERT_EQ(fail_copy_nth(nth), 0);
 	EXPECT_EQ(exchange_request(NULL, getpid(), a, b), -EHWPOISON);
-	EXPECT_EQ(fail_nth_left(), 0)
+	EXPECT_EQ(fail_copy_left(), 0)
 		TH_LOG("copy %d was never reached: nothing was injected", nth);
-	fail_nth(0);
+	ASSERT_EQ(fail_copy_nth(0), 0);
 	EXPECT_EQ(pfn_of(getpid(), a), pa);
 	EXPECT_EQ(pfn_of(getpid(), b), pb);
 	for (i = 0; i < pages; i++) {
@@ -520,7 +533,7 @@ TEST_F(safety, copy_error_leaves_both_pages)
 	int nth;
 
 	if (!fail_copy_present())
-		SKIP(return, "no %s or fail-nth (CONFIG_FAULT_INJECTION)",
+		SKIP(return, "no %s or make-it-fail (CONFIG_FAULT_INJECTION)",
 		     FAIL_COPY_DIR);
 	ASSERT_NE(a, MAP_FAILED);
 	ASSERT_EQ(write_sysctl(FAIL_COPY_DIR "verbose", "0"), 0);
@@ -545,7 +558,7 @@ TEST_F_TIMEOUT(safety, copy_error_in_thp_undoes_swapped_pages, 120)
 	uint64_t pa, pb;
 
 	if (!fail_copy_present())
-		SKIP(return, "no %s or fail-nth (CONFIG_FAULT_INJECTION)",
+		SKIP(return, "no %s or make-it-fail (CONFIG_FAULT_INJECTION)",
 		     FAIL_COPY_DIR);
 	ASSERT_NE(a, NULL);
 	ASSERT_NE(b, NULL);
