@@ -364,7 +364,7 @@ static void exit_with_aio_inflight(long page)
  * held open by in-flight AIO: their anchors must all be dropped, whoever
  * sees the mm go first.
  */
-TEST_F_TIMEOUT(kcontigd, anchors_dropped_when_exit_races, 120)
+TEST_F_TIMEOUT(kcontigd, anchors_dropped_when_exit_races, 600)
 {
 	long page = sysconf(_SC_PAGESIZE), anchors, pages;
 	int i;
