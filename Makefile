@@ -187,7 +187,7 @@ kernel-debug: config-debug
 # access to the 5-level direct map for a wild one (seen at boot under TCG,
 # whose -cpu max has LA57); with 4-level paging that window is harmless.
 check-debug: kernel-debug selftests contigctl
-	@CHECK_NAME=debug CHECK_APPEND="page_owner=on no5lvl" CHECK_TEST_TIMEOUT=3600 \
+	@CHECK_NAME=debug CHECK_APPEND="page_owner=on no5lvl" CHECK_TEST_TIMEOUT=3600 CHECK_TORTURE_SECS=900 \
 		CHECK_VM_TIMEOUT=10800 tools/testing/vm/check.sh \
 		$(BUILD)/obj-debug/arch/x86/boot/bzImage $(SELFTEST_OUT) $(CONTIGCTL_OUT)
 

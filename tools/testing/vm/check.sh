@@ -17,6 +17,7 @@
 #   CHECK_NAME          prefix of the VM run names (build/vm/NAME-check/...)
 #   CHECK_APPEND        more kernel command line for the test boots
 #   CHECK_TEST_TIMEOUT  seconds per kselftest binary (900)
+#   CHECK_TORTURE_SECS  seconds of the torture selftest's churn (its own 90)
 #   CHECK_VM_TIMEOUT    seconds for the main boot (2400)
 #   CHECK_TRINITY_SECS  seconds of trinity (60), CHECK_TRINITY_SEED its seed (1)
 # A kernel with kmemleak gets a scan after the tests: a leaked object
@@ -139,7 +140,8 @@ fi
 # 4. KUnit and kselftests, in one boot of the debug kernel.
 "$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}check" \
 	${append:+--append "$append"} -- \
-	"TEST_TIMEOUT=$test_timeout $here/guest-check.sh" "$selftests" ${contigctl:+"$contigctl"}
+	"TEST_TIMEOUT=$test_timeout ${CHECK_TORTURE_SECS:+TORTURE_SECS=$CHECK_TORTURE_SECS }$here/guest-check.sh" \
+	"$selftests" ${contigctl:+"$contigctl"}
 rc=$?
 results=$repo/build/vm/${prefix}check/results
 [ "$rc" = 0 ] && result ok "vm.clean_console_and_exit" ||
