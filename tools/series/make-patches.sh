@@ -71,14 +71,15 @@ touched=$(cd "$repo/patches" && sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' \
 rm -rf "$git_dir" "$pristine" "$out" "$(dirname "$out")/series-tools"
 mkdir -p "$git_dir" "$pristine" "$out"
 members=()
-for f in $touched MAINTAINERS scripts/checkpatch.pl scripts/spelling.txt \
+for f in $touched MAINTAINERS Makefile scripts/checkpatch.pl scripts/spelling.txt \
 	scripts/const_structs.checkpatch; do
 	members+=("$top/$f")
 done
 tar -xf "$tarball" -C "$pristine" --strip-components=1 "${members[@]}"
-version=$(tar -xOf "$tarball" "$top/Makefile" | awk '
+version=$(awk '
 	/^VERSION =/ { v = $3 } /^PATCHLEVEL =/ { p = $3 }
-	/^SUBLEVEL =/ { s = $3 } END { print v "." p "." s }')
+	/^SUBLEVEL =/ { s = $3 } END { print v "." p "." s }' "$pristine/Makefile")
+rm "$pristine/Makefile"
 mkdir -p "$(dirname "$out")/series-tools"
 tools=$(cd "$(dirname "$out")/series-tools" && pwd)
 mv "$pristine/scripts" "$tools/"
