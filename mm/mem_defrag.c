@@ -1387,6 +1387,8 @@ struct contig_walk_control {
 	unsigned long nr;		/* pages covered; 0: visit again */
 	unsigned long pfn;		/* its frame, once found mapped */
 	enum contig_reason reason;	/* of a hole or a failure */
+	bool place;			/* place_pfn's page: only on its node */
+	unsigned long place_pfn;
 	/* Exchanges waiting in a batch: where each page is mapped, its frame */
 	struct exchange_batch *xbatch;
 	unsigned long xaddr[CONTIG_BATCH];
@@ -1469,8 +1471,12 @@ static void contig_spare_release(struct contig_spare *s,
 	s->next = end_pfn;
 }
 
-/* Take the free buddy block holding @pfn off the free lists; false if none. */
-static bool contig_spare_fill(struct contig_spare *s, unsigned long pfn)
+/*
+ * Take the free buddy block holding @pfn off the free lists; false if none
+ * (an error injection point: as if the frame were in a per-CPU list).
+ */
+static noinline bool contig_spare_fill(struct contig_spare *s,
+				       unsigned long pfn)
 {
 	struct page *page = pfn_to_online_page(pfn), *head;
 	struct zone *zone;
@@ -1500,6 +1506,7 @@ static bool contig_spare_fill(struct contig_spare *s, unsigned long pfn)
 	spin_unlock_irqrestore(&zone->lock, flags);
 	return taken;
 }
+ALLOW_ERROR_INJECTION(contig_spare_fill, NULL);
 
 /*
  * The free frames [@target, @target + 2^@order) as a page (a compound page
@@ -1617,19 +1624,34 @@ static inline bool contig_target_taken(enum contig_reason why)
 /*
  * A page that cannot have its frame @target, held by another page, still
  * belongs on its node (the vma's mempolicy, as mbind() asked): migrate it
- * there to any free frame. True when the caller's reference on @page was
- * consumed; it stays a hole either way.
+ * there to any free frame. Consumes the caller's reference on @page and
+ * returns its outcome: @out, the outcome so far, unless @page is a hole
+ * off the node of @target; then it stays a hole once it is on its node or
+ * the node is full, is visited again after the batches when some wait,
+ * and fails (tried again, the vma not done) when its migration failed.
  */
-static bool contig_place_on_node(struct contig_walk_control *cc,
-				 struct page *page, unsigned long target)
+static enum contig_outcome contig_place_on_node(struct contig_walk_control *cc,
+						struct page *page,
+						unsigned long target,
+						enum contig_outcome out)
 {
-	int nid = pfn_to_nid(target);
+	int nid = pfn_to_nid(target), rc;
 
-	if (!contig_target_taken(cc->reason) || page_to_nid(page) == nid ||
-	    !contig_batches_empty(cc))
-		return false;
-	exchange_migrate_to_node(page, nid, MIGRATE_SYNC_LIGHT);
-	return true;
+	if (out != CONTIG_HOLE || !contig_target_taken(cc->reason) ||
+	    page_to_nid(page) == nid) {
+		put_page(page);
+		return out;
+	}
+	if (!contig_batches_empty(cc)) {
+		put_page(page);
+		return CONTIG_RETRY;
+	}
+	rc = exchange_migrate_to_node(page, nid, MIGRATE_SYNC_LIGHT);
+	if (rc == -EAGAIN || rc == -EBUSY) {
+		cc->reason = CONTIG_R_BUSY;
+		return CONTIG_FAILED;
+	}
+	return CONTIG_HOLE;
 }
 
 /*
@@ -1647,6 +1669,13 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 	struct folio *tfolio;
 	int rc;
 
+	if (cc->place && cc->place_pfn == cc->pfn) {
+		/* Its target frame could not be freed just now. */
+		cc->place = false;
+		cc->reason = CONTIG_R_UNMOVABLE;
+		goto put;
+	}
+	cc->place = false;
 	if (!tpage) {
 		cc->reason = CONTIG_R_OFFLINE;
 		goto put;
@@ -1700,12 +1729,17 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 		goto put;
 	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
-	return contig_fallback_outcome(rc, &cc->reason);
-put:
-	if (out == CONTIG_HOLE && contig_place_on_node(cc, page, target))
-		return out;
-	put_page(page);
+	out = contig_fallback_outcome(rc, &cc->reason);
+	if (out == CONTIG_HOLE && contig_target_taken(cc->reason) &&
+	    pfn_to_nid(cc->pfn) != pfn_to_nid(target)) {
+		/* Its reference is gone: place it on the next visit. */
+		cc->place = true;
+		cc->place_pfn = cc->pfn;
+		return CONTIG_RETRY;
+	}
 	return out;
+put:
+	return contig_place_on_node(cc, page, target, out);
 }
 
 /*

@@ -1646,6 +1646,64 @@ TEST_F_TIMEOUT(defrag, injected_page_alloc_failures, 900)
 	injected_failures_lose_nothing(_metadata, &injections[5]);
 }
 
+/*
+ * A page whose free target frame kcontigd cannot take (it is not on the
+ * free lists, as in a per-CPU list, and alloc_contig_range() cannot free
+ * it either) is a hole, but still belongs on its vma's node: with both
+ * steps failing for every frame, a vma of node 0 pages bound to node 1
+ * ends done with every page on node 1, each moved there by migration to
+ * any frame of the node.
+ */
+TEST_F_TIMEOUT(defrag, hole_placed_when_frames_cannot_be_taken, 900)
+{
+	size_t len = 4 * MIB, pages = len / psize, i, on1 = 0;
+	unsigned long node1 = 2;
+	struct contig_view v;
+	pid_t kd = kcontigd_pid();
+	char path[64];
+	bool settled;
+	char *buf;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs a node 1");
+	if (access(DEBUGFS "fail_function/inject", W_OK))
+		SKIP(return, "no fail_function (CONFIG_FAIL_FUNCTION)");
+	ASSERT_GT(kd, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 9400, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &node1, 3, 0), 0);
+
+	/* Both functions on fail_function's one attribute, for kcontigd. */
+	ASSERT_EQ(attr_write("fail_function", "inject", "contig_spare_fill"), 0);
+	ASSERT_EQ(attr_write("fail_function", "contig_spare_fill/retval", "0"), 0);
+	ASSERT_EQ(attr_write("fail_function", "inject", "exchange_take_frames"), 0);
+	snprintf(path, sizeof(path), "%#lx", (unsigned long)-EBUSY);
+	ASSERT_EQ(attr_write("fail_function", "exchange_take_frames/retval",
+			     path), 0);
+	ASSERT_EQ(attr_write("fail_function", "task-filter", "Y"), 0);
+	ASSERT_EQ(attr_write("fail_function", "interval", "1"), 0);
+	ASSERT_EQ(attr_write("fail_function", "times", "-1"), 0);
+	ASSERT_EQ(attr_write("fail_function", "verbose", "0"), 0);
+	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
+	ASSERT_EQ(write_sysctl(path, "1"), 0);
+	ASSERT_EQ(attr_write("fail_function", "probability", "100"), 0);
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	settled = wait_settled(buf, &v, 300);
+	for (i = 0; i < pages; i++)
+		on1 += node_of(buf + i * psize) == 1;
+	injection_stop();
+	TH_LOG("state=%s holes=%ld in_place=%ld/%ld, %zu of %zu pages on node 1",
+	       v.state, v.holes, v.in_place, v.resident, on1, pages);
+	ASSERT_TRUE(settled);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_EQ(on1, pages);
+	EXPECT_TRUE(check_filled(buf, len, 9400));
+	EXPECT_TRUE(isolated_settles(30));
+	munmap(buf, len);
+}
+
 /* Set by the handler: a lock-free atomic object is async-signal-safe. */
 static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int is not lock-free");
 static atomic_int sigbus_seen;
