@@ -108,7 +108,8 @@ if [ -n "$contigctl" ]; then
 fi
 
 # 1. The runner must fail a run whose console shows a kernel warning.
-"$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-warning" -- \
+"$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-warning" \
+	${append:+--append "$append"} -- \
 	'echo "WARNING: CPU: 0 PID: 1 at runner self-test" > /dev/kmsg' \
 	> /dev/null 2>&1
 rc=$?
@@ -116,7 +117,8 @@ rc=$?
 	result fail "runner.fails_on_console_warning" "exit $rc, expected 125"
 
 # 2. ... and must kill and report a guest that hangs.
-err=$("$vm" --kernel "$kernel" --timeout 60 --name "${prefix}runner-hang" -- 'sleep 100000' \
+err=$("$vm" --kernel "$kernel" --timeout 60 --name "${prefix}runner-hang" \
+	${append:+--append "$append"} -- 'sleep 100000' \
 	2>&1 > /dev/null)
 rc=$?
 if [ "$rc" = 124 ]; then
@@ -127,7 +129,8 @@ else
 fi
 
 # 3. ... and must pass on the command's failure status.
-err=$("$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-status" -- 'exit 7' \
+err=$("$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-status" \
+	${append:+--append "$append"} -- 'exit 7' \
 	2>&1 > /dev/null)
 rc=$?
 if [ "$rc" = 7 ]; then
