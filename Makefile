@@ -29,12 +29,14 @@ VM_TIMEOUT ?= 600
 PACKAGES := linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev \
 	libssl-dev ccache stress-ng bpftrace linux-perf numactl libpng-dev \
 	dwarves cpio kmod rsync python3 gcc make perl sparse \
-	e2fsprogs xfsprogs btrfs-progs libnuma-dev libcap-dev trinity
+	e2fsprogs xfsprogs btrfs-progs libnuma-dev libcap-dev trinity \
+	linux-config-6.12 debhelper dpkg-dev initramfs-tools busybox zstd
 SETUP_STAMP := $(BUILD)/.setup-done
 
 .PHONY: contigctl contigctl-test help setup kernel kernel-check kernel-bench kernel-upstream mm-selftests check-upstream config-check config-bench tree selftests vm check \
 	demo bench measure-holds test-runner checkpatch sparse clean distclean \
-	config-kcsan kernel-kcsan check-kcsan torture config-debug kernel-debug check-debug patches check-series lint
+	config-kcsan kernel-kcsan check-kcsan torture config-debug kernel-debug check-debug patches check-series lint \
+	deb deb-smoke
 
 help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
@@ -63,6 +65,9 @@ help:
 	@echo '  make checkpatch    scripts/checkpatch.pl --strict on the new files'
 	@echo '  make patches       the posted series (git format-patch) in build/patches'
 	@echo '  make check-series  build every prefix of that series (slow)'
+	@echo "  make deb           Debian packages: the kernel from Debian's FLAVOUR config"
+	@echo '                     (cloud-amd64; amd64 for bare metal) + contigctl, in build/deb'
+	@echo '  make deb-smoke     boot the packaged kernel from its own initramfs, smoke test'
 	@echo '  make sparse        build the check kernel with C=1 (sparse)'
 	@echo '  make lint          kernel-doc, sparse and W=1 on the new kernel files'
 	@echo '  make clean         remove build/ objects (keeps ccache and sources)'
@@ -305,6 +310,18 @@ $(DEMO_DIR)/exchange_bench: bench/exchange_bench.c | $(SETUP_STAMP)
 $(DEMO_DIR)/copy_bench: bench/copy_bench.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	@gcc -Wall -Wextra -O2 -o $@ $<
+
+# ---------------------------------------------------------------- packages
+# The kernel as Debian packages, from Debian's own configuration of
+# FLAVOUR (see tools/package/make-deb.sh), and contigctl's package.
+FLAVOUR ?= cloud-amd64
+DEB_OUT := $(BUILD)/deb
+deb: tree
+	@tools/package/make-deb.sh $(SRC) $(BUILD)/obj-deb-$(FLAVOUR) $(DEB_OUT) $(FLAVOUR)
+
+# Boots what `make deb` made, as a Debian machine would, and checks it.
+deb-smoke: $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment
+	@tools/package/deb-smoke.sh $(DEB_OUT) $(DEMO_DIR) $(BUILD)/vm/deb-smoke
 
 bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench \
 	$(DEMO_DIR)/copy_bench
