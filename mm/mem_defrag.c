@@ -2751,6 +2751,19 @@ static inline void kcontigd_debugfs_init(void)
 }
 #endif
 
+/* kcontigd=off: MADV_CONTIG registers memory, the thread waits for enabled. */
+static int __init kcontigd_setup(char *str)
+{
+	bool on;
+
+	if (kstrtobool(str, &on))
+		pr_warn("kcontigd=%s is not on or off: ignored\n", str);
+	else
+		kcontigd_enabled = on;
+	return 1;
+}
+__setup("kcontigd=", kcontigd_setup);
+
 static int __init kcontigd_init(void)
 {
 	int err;
@@ -2765,7 +2778,11 @@ static int __init kcontigd_init(void)
 		return err;
 	kcontigd_debugfs_init();
 
-	return kcontigd_set_enabled(kcontigd_enabled);
+	err = kcontigd_set_enabled(kcontigd_enabled);
+	if (!err)
+		pr_info("%s; knobs in /sys/kernel/mm/kcontigd/\n",
+			kcontigd_enabled ? "running" : "disabled (kcontigd=off)");
+	return err;
 }
 subsys_initcall(kcontigd_init);
 

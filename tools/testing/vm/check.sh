@@ -140,7 +140,22 @@ else
 	printf '%s\n' "$err" | sed 's/^/  /'
 fi
 
-# 4. KUnit and kselftests, in one boot of the debug kernel.
+# 4. kcontigd=off on the command line: the thread does not start, the
+# knob reads 0 and the boot log says so; enabling it starts the thread.
+err=$("$vm" --kernel "$kernel" --timeout 300 --name "${prefix}boot-off" \
+	--append "kcontigd=off${append:+ $append}" -- \
+	'k=/sys/kernel/mm/kcontigd; [ "$(cat $k/enabled)" = 0 ] && [ "$(cat $k/running)" = 0 ] &&
+	 dmesg | grep -q "kcontigd: disabled (kcontigd=off)" && echo 1 > $k/enabled &&
+	 [ "$(cat $k/running)" = 1 ]' 2>&1 > /dev/null)
+rc=$?
+if [ "$rc" = 0 ]; then
+	result ok "boot.kcontigd_off"
+else
+	result fail "boot.kcontigd_off" "exit $rc, expected 0"
+	printf '%s\n' "$err" | sed 's/^/  /'
+fi
+
+# 5. KUnit and kselftests, in one boot of the debug kernel.
 "$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}check" \
 	${append:+--append "$append"} -- \
 	"TEST_TIMEOUT=$test_timeout ${CHECK_TORTURE_SECS:+TORTURE_SECS=$CHECK_TORTURE_SECS }$here/guest-check.sh" \
@@ -223,7 +238,7 @@ if [ -n "$advisor" ] && command -v trinity > /dev/null; then
 		sed 's/^/  /'
 fi
 
-# 5. The quick upstream mm selftests, memory under kcontigd.
+# 6. The quick upstream mm selftests, memory under kcontigd.
 if [ -n "$mm_selftests" ]; then
 	"$vm" --kernel "$kernel" --timeout 1200 --name upstream-quick -- \
 		"$here/guest-upstream.sh" active "$mm_selftests" "$advisor" quick
