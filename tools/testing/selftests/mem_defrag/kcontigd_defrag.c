@@ -1436,6 +1436,30 @@ static int attr_write(const char *attr, const char *file, const char *val)
 	return write_sysctl(path, val);
 }
 
+/*
+ * Add @func to (or with "\n" clear) fail_function's targets with the
+ * kcontigd thread stopped, and start it again as it was. Each change
+ * patches the text of functions kcontigd runs (ftrace puts an int3 over
+ * the call site, then the call), and a vCPU of QEMU's TCG was seen to
+ * execute the int3 after the patching was over: the int3 handler then
+ * took the kprobe for an ordinary one and jumped to the instruction slot
+ * that an ftrace-based kprobe does not have (an oops at RIP 0 in
+ * kcontigd). With the thread stopped no CPU runs those functions while
+ * their text changes. kcontigd's pid changes: look it up afterwards.
+ */
+static int fail_function_set(const char *func)
+{
+	char was[8] = "1";
+	int err;
+
+	knob_read("enabled", was, sizeof(was));
+	err = knob_write("enabled", "0");
+	if (!err)
+		err = attr_write("fail_function", "inject", func);
+	knob_write("enabled", was);
+	return err;
+}
+
 /* Stop every injection; safe to call when none was started. */
 static void injection_stop(void)
 {
@@ -1445,23 +1469,27 @@ static void injection_stop(void)
 
 	for (i = 0; i < ARRAY_SIZE(injections); i++)
 		attr_write(injections[i].attr, "probability", "0");
-	attr_write("fail_function", "inject", "\n");
 	if (kd > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
 		write_sysctl(path, "0");
 	}
+	/* Reading inject lists the targets: none, no text to patch. */
+	if (!read_sysfs(DEBUGFS "fail_function/inject", path, sizeof(path)) &&
+	    path[0])
+		fail_function_set("\n");
 }
 
-/* Arm @inj for task @kd (kcontigd); 0, or -errno when this kernel cannot. */
-static int injection_start_for(const struct injection *inj, pid_t kd)
+/*
+ * Arm @inj for task @pid, or kcontigd when @pid is 0; 0, or -errno when
+ * this kernel cannot.
+ */
+static int injection_start_for(const struct injection *inj, pid_t pid)
 {
 	char path[128], val[32];
 	int err;
 
-	if (kd <= 0)
-		return -ESRCH;
 	if (inj->func) {
-		err = attr_write(inj->attr, "inject", inj->func);
+		err = fail_function_set(inj->func);
 		if (err)
 			return err;
 		snprintf(path, sizeof(path), "%s/retval", inj->func);
@@ -1482,7 +1510,11 @@ static int injection_start_for(const struct injection *inj, pid_t kd)
 	    attr_write(inj->attr, "interval", "1") ||
 	    attr_write(inj->attr, "times", val))
 		return -EIO;
-	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
+	if (!pid)
+		pid = kcontigd_pid();
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", pid);
 	err = write_sysctl(path, "1");
 	if (!err)
 		err = attr_write(inj->attr, "probability", inj->probability);
@@ -1491,7 +1523,7 @@ static int injection_start_for(const struct injection *inj, pid_t kd)
 
 static int injection_start(const struct injection *inj)
 {
-	return injection_start_for(inj, kcontigd_pid());
+	return injection_start_for(inj, 0);
 }
 
 /* Faults @inj has injected so far: its times count down to 0. */
@@ -1659,25 +1691,24 @@ TEST_F_TIMEOUT(defrag, hole_placed_when_frames_cannot_be_taken, 900)
 	size_t len = 4 * MIB, pages = len / psize, i, on1 = 0;
 	unsigned long node1 = 2;
 	struct contig_view v;
-	pid_t kd = kcontigd_pid();
 	char path[64];
 	bool settled;
 	char *buf;
+	pid_t kd;
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "needs a node 1");
 	if (access(DEBUGFS "fail_function/inject", W_OK))
 		SKIP(return, "no fail_function (CONFIG_FAIL_FUNCTION)");
-	ASSERT_GT(kd, 0);
 	ASSERT_EQ(bind_node0(), 0);
 	buf = map_filled(len, 9400, MAP_PRIVATE);
 	ASSERT_NE(buf, NULL);
 	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &node1, 3, 0), 0);
 
 	/* Both functions on fail_function's one attribute, for kcontigd. */
-	ASSERT_EQ(attr_write("fail_function", "inject", "contig_spare_fill"), 0);
+	ASSERT_EQ(fail_function_set("contig_spare_fill"), 0);
 	ASSERT_EQ(attr_write("fail_function", "contig_spare_fill/retval", "0"), 0);
-	ASSERT_EQ(attr_write("fail_function", "inject", "exchange_take_frames"), 0);
+	ASSERT_EQ(fail_function_set("exchange_take_frames"), 0);
 	snprintf(path, sizeof(path), "%#lx", (unsigned long)-EBUSY);
 	ASSERT_EQ(attr_write("fail_function", "exchange_take_frames/retval",
 			     path), 0);
@@ -1685,6 +1716,8 @@ TEST_F_TIMEOUT(defrag, hole_placed_when_frames_cannot_be_taken, 900)
 	ASSERT_EQ(attr_write("fail_function", "interval", "1"), 0);
 	ASSERT_EQ(attr_write("fail_function", "times", "-1"), 0);
 	ASSERT_EQ(attr_write("fail_function", "verbose", "0"), 0);
+	kd = kcontigd_pid();
+	ASSERT_GT(kd, 0);
 	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
 	ASSERT_EQ(write_sysctl(path, "1"), 0);
 	ASSERT_EQ(attr_write("fail_function", "probability", "100"), 0);
