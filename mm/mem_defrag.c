@@ -1387,8 +1387,6 @@ struct contig_walk_control {
 	unsigned long nr;		/* pages covered; 0: visit again */
 	unsigned long pfn;		/* its frame, once found mapped */
 	enum contig_reason reason;	/* of a hole or a failure */
-	bool place;			/* place_pfn's page: only on its node */
-	unsigned long place_pfn;
 	/* Exchanges waiting in a batch: where each page is mapped, its frame */
 	struct exchange_batch *xbatch;
 	unsigned long xaddr[CONTIG_BATCH];
@@ -1642,6 +1640,11 @@ static enum contig_outcome contig_place_on_node(struct contig_walk_control *cc,
 		put_page(page);
 		return out;
 	}
+	if (folio_maybe_dma_pinned(page_folio(page))) {
+		cc->reason = CONTIG_R_PINNED;
+		put_page(page);
+		return out;
+	}
 	if (!contig_batches_empty(cc)) {
 		put_page(page);
 		return CONTIG_RETRY;
@@ -1652,6 +1655,28 @@ static enum contig_outcome contig_place_on_node(struct contig_walk_control *cc,
 		return CONTIG_FAILED;
 	}
 	return CONTIG_HOLE;
+}
+
+/*
+ * The order-0 page that the visit found at @addr, frame cc->pfn, if it is
+ * still mapped there: referenced, or NULL.
+ */
+static struct page *contig_page_again(struct contig_walk_control *cc,
+				      unsigned long addr)
+{
+	struct page *page = NULL;
+	struct folio_walk fw;
+	struct folio *folio;
+
+	folio = folio_walk_start(&fw, cc->vma, addr, 0);
+	if (!folio)
+		return NULL;
+	if (!folio_test_large(folio) && page_to_pfn(fw.page) == cc->pfn) {
+		folio_get(folio);
+		page = fw.page;
+	}
+	folio_walk_end(&fw, cc->vma);
+	return page;
 }
 
 /*
@@ -1669,13 +1694,6 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 	struct folio *tfolio;
 	int rc;
 
-	if (cc->place && cc->place_pfn == cc->pfn) {
-		/* Its target frame could not be freed just now. */
-		cc->place = false;
-		cc->reason = CONTIG_R_UNMOVABLE;
-		goto put;
-	}
-	cc->place = false;
 	if (!tpage) {
 		cc->reason = CONTIG_R_OFFLINE;
 		goto put;
@@ -1730,14 +1748,13 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
 	out = contig_fallback_outcome(rc, &cc->reason);
-	if (out == CONTIG_HOLE && contig_target_taken(cc->reason) &&
-	    pfn_to_nid(cc->pfn) != pfn_to_nid(target)) {
-		/* Its reference is gone: place it on the next visit. */
-		cc->place = true;
-		cc->place_pfn = cc->pfn;
-		return CONTIG_RETRY;
-	}
-	return out;
+	if (out != CONTIG_HOLE || !contig_target_taken(cc->reason) ||
+	    pfn_to_nid(cc->pfn) == pfn_to_nid(target))
+		return out;
+	/* The fallback took the reference: the page again, if still there. */
+	page = contig_page_again(cc, addr);
+	if (!page)
+		return out;
 put:
 	return contig_place_on_node(cc, page, target, out);
 }
