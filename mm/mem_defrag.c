@@ -851,13 +851,18 @@ static int contig_vma_node(struct vm_area_struct *vma)
 	return best;
 }
 
-/* 1 for a pageblock that is not movable (or not online), else 0. */
+/*
+ * 1 for a pageblock that is not movable, not online, or reserved, else 0.
+ * Memory reserved at boot (the memory map, KASAN's shadow, firmware's) is
+ * in pageblocks marked movable; its first page tells, as such
+ * reservations come in large pieces.
+ */
 static unsigned int contig_block_bad(unsigned long pfn)
 {
 	struct page *page = pfn_to_online_page(pfn);
 	int mt;
 
-	if (!page)
+	if (!page || PageReserved(page))
 		return 1;
 	mt = get_pageblock_migratetype(page);
 	return !(mt == MIGRATE_MOVABLE || is_migrate_cma(mt));
