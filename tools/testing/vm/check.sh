@@ -107,53 +107,36 @@ if [ -n "$contigctl" ]; then
 	fi
 fi
 
-# 1. The runner must fail a run whose console shows a kernel warning.
-"$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-warning" \
-	${append:+--append "$append"} -- \
-	'echo "WARNING: CPU: 0 PID: 1 at runner self-test" > /dev/kmsg' \
-	> /dev/null 2>&1
-rc=$?
-[ "$rc" = 125 ] && result ok "runner.fails_on_console_warning" ||
-	result fail "runner.fails_on_console_warning" "exit $rc, expected 125"
+# A guest boot that must end with status WANT: TEST WANT TIMEOUT NAME
+# EXTRA_APPEND CMD; the runner's messages are shown when it does not.
+expect_boot() {
+	local test=$1 want=$2 secs=$3 name=$4 extra=$5 cmd=$6 err rc
 
-# 2. ... and must kill and report a guest that hangs.
-err=$("$vm" --kernel "$kernel" --timeout 60 --name "${prefix}runner-hang" \
-	${append:+--append "$append"} -- 'sleep 100000' \
-	2>&1 > /dev/null)
-rc=$?
-if [ "$rc" = 124 ]; then
-	result ok "runner.kills_hung_guest"
-else
-	result fail "runner.kills_hung_guest" "exit $rc, expected 124"
-	printf '%s\n' "$err" | sed 's/^/  /'
-fi
+	err=$("$vm" --kernel "$kernel" --timeout "$secs" --name "$prefix$name" \
+		${extra:+--append "$extra"} -- "$cmd" 2>&1 > /dev/null)
+	rc=$?
+	if [ "$rc" = "$want" ]; then
+		result ok "$test"
+	else
+		result fail "$test" "exit $rc, expected $want"
+		printf '%s\n' "$err" | sed 's/^/  /'
+	fi
+}
 
+# 1. The runner must fail a run whose console shows a kernel warning,
+# 2. ... must kill and report a guest that hangs,
 # 3. ... and must pass on the command's failure status.
-err=$("$vm" --kernel "$kernel" --timeout 300 --name "${prefix}runner-status" \
-	${append:+--append "$append"} -- 'exit 7' \
-	2>&1 > /dev/null)
-rc=$?
-if [ "$rc" = 7 ]; then
-	result ok "runner.returns_command_status"
-else
-	result fail "runner.returns_command_status" "exit $rc, expected 7"
-	printf '%s\n' "$err" | sed 's/^/  /'
-fi
+expect_boot runner.fails_on_console_warning 125 300 runner-warning "$append" \
+	'echo "WARNING: CPU: 0 PID: 1 at runner self-test" > /dev/kmsg'
+expect_boot runner.kills_hung_guest 124 60 runner-hang "$append" 'sleep 100000'
+expect_boot runner.returns_command_status 7 300 runner-status "$append" 'exit 7'
 
 # 4. kcontigd=off on the command line: the thread does not start, the
 # knob reads 0 and the boot log says so; enabling it starts the thread.
-err=$("$vm" --kernel "$kernel" --timeout 300 --name "${prefix}boot-off" \
-	--append "kcontigd=off${append:+ $append}" -- \
+expect_boot boot.kcontigd_off 0 300 boot-off "kcontigd=off${append:+ $append}" \
 	'k=/sys/kernel/mm/kcontigd; [ "$(cat $k/enabled)" = 0 ] && [ "$(cat $k/running)" = 0 ] &&
 	 dmesg | grep -q "kcontigd: disabled (kcontigd=off)" && echo 1 > $k/enabled &&
-	 [ "$(cat $k/running)" = 1 ]' 2>&1 > /dev/null)
-rc=$?
-if [ "$rc" = 0 ]; then
-	result ok "boot.kcontigd_off"
-else
-	result fail "boot.kcontigd_off" "exit $rc, expected 0"
-	printf '%s\n' "$err" | sed 's/^/  /'
-fi
+	 [ "$(cat $k/running)" = 1 ]'
 
 # 5. KUnit and kselftests, in one boot of the debug kernel.
 "$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}check" \
