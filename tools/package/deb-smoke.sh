@@ -119,7 +119,7 @@ start=$(date +%s)
 set +e
 timeout -k 10 "$timeout" qemu-system-x86_64 -machine q35 -cpu max -accel tcg \
 	-smp 2 -m 2G -kernel "$vmlinuz" -initrd "$work/initrd.img" \
-	-append "root=LABEL=root rw console=ttyS0 panic=-1 panic_on_warn=1 oops=panic" \
+	-append "root=/dev/vda rootfstype=ext4 rw console=ttyS0 panic=-1 panic_on_warn=1 oops=panic" \
 	-drive "file=$work/root.img,format=raw,if=virtio,cache=unsafe" \
 	-display none -monitor none -serial "file:$console" -no-reboot \
 	< /dev/null > "$work/qemu.log" 2>&1
