@@ -24,8 +24,14 @@ if [ $# -lt 3 ]; then
 fi
 debdir=$(cd "$1" && pwd) demo=$(cd "$2" && pwd) work=$3 timeout=${4:-900}
 
-image=$(ls "$debdir"/linux-image-*.deb 2>/dev/null | grep -v -- -dbg_ | head -1)
-ctl=$(ls "$debdir"/contigctl_*.deb 2>/dev/null | head -1)
+image='' ctl=''
+for f in "$debdir"/linux-image-*.deb; do
+	case "$f" in *-dbg_*) continue ;; esac
+	[ -f "$f" ] && image=$f && break
+done
+for f in "$debdir"/contigctl_*.deb; do
+	[ -f "$f" ] && ctl=$f && break
+done
 if [ -z "$image" ] || [ -z "$ctl" ]; then
 	echo "deb-smoke: no linux-image or contigctl package in $debdir (make deb)" >&2
 	exit 2
@@ -36,7 +42,10 @@ work=$(cd "$work" && pwd)
 
 # The kernel package's files, as dpkg would install them.
 dpkg-deb -x "$image" "$work/kernel"
-release=$(ls "$work/kernel/lib/modules" | head -1)
+release=
+for d in "$work/kernel/lib/modules"/*; do
+	[ -d "$d" ] && release=$(basename "$d") && break
+done
 vmlinuz=$work/kernel/boot/vmlinuz-$release
 [ -f "$vmlinuz" ] || { echo "deb-smoke: no $vmlinuz in $image" >&2; exit 1; }
 [ -f "$work/kernel/lib/modules/$release/modules.dep" ] ||
