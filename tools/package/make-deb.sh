@@ -99,6 +99,7 @@ mkdir -p "$stage/DEBIAN" "$obj/contigctl"
 make -s -C "$top/tools/contigctl" OUTPUT="$obj/contigctl/"
 make -s -C "$top/tools/contigctl" OUTPUT="$obj/contigctl/" install \
 	DESTDIR="$stage" PREFIX=/usr
+strip --strip-unneeded "$stage/usr/sbin/contigctl"
 gzip -9n "$stage/usr/share/man/man8/contigctl.8"
 mkdir -p "$stage/usr/share/doc/contigctl"
 printf 'contigctl, part of kcontigd: GPL-2.0 (SPDX GPL-2.0),\nsee /usr/share/common-licenses/GPL-2\n' \
