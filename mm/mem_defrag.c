@@ -1767,9 +1767,11 @@ put:
 /*
  * A large folio mapped whole by this vma (from its first page, at an
  * address aligned to its size): move it whole onto its target or leave
- * it where it is; it stays as large as it is. Only a folio this vma maps
- * in part is split, as deferred split would split it anyway. So kcontigd
- * never undoes what a THP fault, khugepaged or MADV_COLLAPSE built.
+ * it where it is; it stays as large as it is. A folio this vma maps only
+ * in part is split, but only when no other mapping maps it: not while a
+ * PMD maps it whole somewhere (after fork and a COW of one of its pages,
+ * say), as the split would split that PMD too. So kcontigd never undoes
+ * what a THP fault, khugepaged or MADV_COLLAPSE built.
  * The caller's reference on @folio is consumed.
  */
 static enum contig_outcome contig_move_large(struct contig_walk_control *cc,
@@ -1827,7 +1829,15 @@ static enum contig_outcome contig_move_large(struct contig_walk_control *cc,
 		rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
 		return contig_fallback_outcome(rc, &cc->reason);
 	}
-	/* Mapped here in part: split it and move its pages one by one. */
+	/*
+	 * Mapped here in part: split it and move its pages one by one, but
+	 * leave it whole when a PMD or another process maps it.
+	 */
+	if (folio_entire_mapcount(folio) || folio_likely_mapped_shared(folio)) {
+		cc->reason = CONTIG_R_LARGE_FOLIO;
+		out = CONTIG_HOLE;
+		goto put;
+	}
 	if (!folio_trylock(folio)) {
 		cc->reason = CONTIG_R_BUSY;
 		out = CONTIG_FAILED;

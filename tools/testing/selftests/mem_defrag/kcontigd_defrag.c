@@ -309,6 +309,75 @@ TEST_F_TIMEOUT(defrag, thp_backed, 900)
 	munmap(raw, len + 2 * MIB);
 }
 
+/* AnonHugePages of the vma holding @p (PMD-mapped THPs), in kB; -1 if none. */
+static long anon_huge_kb(void *p)
+{
+	unsigned long start, end, addr = (unsigned long)p;
+	char line[256];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = start <= addr && addr < end;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A THP that another process maps whole (by a PMD) is never split to
+ * straighten a vma that maps it only in part. After fork the child writes
+ * its first page (COW splits the child's PMD: its first page is its own,
+ * the other 511 still map the THP) and advises its vma; the parent keeps
+ * its PMD mapping and its data, and kcontigd splits nothing.
+ */
+TEST_F_TIMEOUT(defrag, thp_mapped_whole_elsewhere_not_split, 300)
+{
+	long splits = knob_read_long("thp_split"), kb;
+	struct contig_view v;
+	int status, res[2];
+	char *raw, *buf, r;
+	pid_t pid;
+
+	raw = mmap(NULL, 2 * THP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(raw, MAP_FAILED);
+	buf = (char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+	ASSERT_EQ(madvise(buf, THP_SIZE, MADV_HUGEPAGE), 0);
+	fill_page(buf, THP_SIZE, 9600);
+	if (anon_huge_kb(buf) < (long)(THP_SIZE / 1024))
+		SKIP(return, "no PMD-mapped THP to start with");
+	ASSERT_EQ(pipe(res), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		buf[0] ^= 1;
+		r = !madvise(buf, THP_SIZE, MADV_CONTIG) &&
+		    wait_settled(buf, &v, 120) ? 'y' : 'n';
+		_exit(write(res[1], &r, 1) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(read(res[0], &r, 1), 1);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	kb = anon_huge_kb(buf);
+	TH_LOG("child settled: %c; parent AnonHugePages %ld kB; thp_split +%ld",
+	       r, kb, knob_read_long("thp_split") - splits);
+	EXPECT_EQ(r, 'y');
+	EXPECT_EQ(kb, (long)(THP_SIZE / 1024));
+	EXPECT_EQ(knob_read_long("thp_split"), splits);
+	EXPECT_TRUE(check_page(buf, THP_SIZE, 9600));
+	close(res[0]);
+	close(res[1]);
+	munmap(raw, 2 * THP_SIZE);
+}
+
 /* Several processes at once: their anchors never overlap. */
 TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
 {
