@@ -1624,6 +1624,15 @@ static inline bool contig_target_taken(enum contig_reason why)
 	return why == CONTIG_R_TARGET_PINNED || why == CONTIG_R_UNMOVABLE;
 }
 
+/* A hole for want of @target, held by another, of the page at @pfn off its node? */
+static bool contig_hole_off_node(struct contig_walk_control *cc,
+				 enum contig_outcome out, unsigned long pfn,
+				 unsigned long target)
+{
+	return out == CONTIG_HOLE && contig_target_taken(cc->reason) &&
+	       pfn_to_nid(pfn) != pfn_to_nid(target);
+}
+
 /*
  * A page that cannot have its frame @target, held by another page, still
  * belongs on its node (the vma's mempolicy, as mbind() asked): migrate it
@@ -1638,28 +1647,28 @@ static enum contig_outcome contig_place_on_node(struct contig_walk_control *cc,
 						unsigned long target,
 						enum contig_outcome out)
 {
-	int nid = pfn_to_nid(target), rc;
+	int rc;
 
-	if (out != CONTIG_HOLE || !contig_target_taken(cc->reason) ||
-	    page_to_nid(page) == nid) {
-		put_page(page);
-		return out;
-	}
+	if (!contig_hole_off_node(cc, out, page_to_pfn(page), target))
+		goto put;
 	if (folio_maybe_dma_pinned(page_folio(page))) {
 		cc->reason = CONTIG_R_PINNED;
-		put_page(page);
-		return out;
+		goto put;
 	}
 	if (!contig_batches_empty(cc)) {
-		put_page(page);
-		return CONTIG_RETRY;
+		out = CONTIG_RETRY;
+		goto put;
 	}
-	rc = exchange_migrate_to_node(page, nid, MIGRATE_SYNC_LIGHT);
+	rc = exchange_migrate_to_node(page, pfn_to_nid(target),
+				      MIGRATE_SYNC_LIGHT);
 	if (rc == -EAGAIN || rc == -EBUSY) {
 		cc->reason = CONTIG_R_BUSY;
 		return CONTIG_FAILED;
 	}
 	return CONTIG_HOLE;
+put:
+	put_page(page);
+	return out;
 }
 
 /*
@@ -1753,8 +1762,7 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 	}
 	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
 	out = contig_fallback_outcome(rc, &cc->reason);
-	if (out != CONTIG_HOLE || !contig_target_taken(cc->reason) ||
-	    pfn_to_nid(cc->pfn) == pfn_to_nid(target))
+	if (!contig_hole_off_node(cc, out, cc->pfn, target))
 		return out;
 	/* The fallback took the reference: the page again, if still there. */
 	page = contig_page_again(cc, addr);

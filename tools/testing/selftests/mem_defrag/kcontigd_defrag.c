@@ -1773,15 +1773,18 @@ TEST_F_TIMEOUT(defrag, injected_page_alloc_failures, 900)
  * ends done with every page on node 1, each moved there by migration to
  * any frame of the node.
  */
+static const struct injection no_frames[] = {
+	{ "fail_function", "contig_spare_fill", 0, "100", -1, MAP_PRIVATE },
+	{ "fail_function", "exchange_take_frames", -EBUSY, "100", -1, MAP_PRIVATE },
+};
+
 TEST_F_TIMEOUT(defrag, hole_placed_when_frames_cannot_be_taken, 900)
 {
 	size_t len = 4 * MIB, pages = len / psize, i, on1 = 0;
 	unsigned long node1 = 2;
 	struct contig_view v;
-	char path[64];
 	bool settled;
 	char *buf;
-	pid_t kd;
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "needs a node 1");
@@ -1793,21 +1796,8 @@ TEST_F_TIMEOUT(defrag, hole_placed_when_frames_cannot_be_taken, 900)
 	ASSERT_EQ(syscall(SYS_mbind, buf, len, MPOL_BIND_, &node1, 3, 0), 0);
 
 	/* Both functions on fail_function's one attribute, for kcontigd. */
-	ASSERT_EQ(fail_function_set("contig_spare_fill"), 0);
-	ASSERT_EQ(attr_write("fail_function", "contig_spare_fill/retval", "0"), 0);
-	ASSERT_EQ(fail_function_set("exchange_take_frames"), 0);
-	snprintf(path, sizeof(path), "%#lx", (unsigned long)-EBUSY);
-	ASSERT_EQ(attr_write("fail_function", "exchange_take_frames/retval",
-			     path), 0);
-	ASSERT_EQ(attr_write("fail_function", "task-filter", "Y"), 0);
-	ASSERT_EQ(attr_write("fail_function", "interval", "1"), 0);
-	ASSERT_EQ(attr_write("fail_function", "times", "-1"), 0);
-	ASSERT_EQ(attr_write("fail_function", "verbose", "0"), 0);
-	kd = kcontigd_pid();
-	ASSERT_GT(kd, 0);
-	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", kd);
-	ASSERT_EQ(write_sysctl(path, "1"), 0);
-	ASSERT_EQ(attr_write("fail_function", "probability", "100"), 0);
+	ASSERT_EQ(injection_start(&no_frames[0]), 0);
+	ASSERT_EQ(injection_start(&no_frames[1]), 0);
 
 	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
 	settled = wait_settled(buf, &v, 300);
