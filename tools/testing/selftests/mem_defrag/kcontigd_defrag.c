@@ -934,6 +934,29 @@ static int anchor_segs(void *buf, unsigned long *va, unsigned long *pfn,
 	return n;
 }
 
+/* Log the pages of @buf off their targets in the segments @va/@pfn. */
+static void log_holes(struct __test_metadata *_metadata, char *buf,
+		      size_t len, const unsigned long *va,
+		      const unsigned long *pfn, int segs)
+{
+	unsigned long addr, want, have;
+	int s = 0, n = 0;
+
+	for (addr = (unsigned long)buf; addr < (unsigned long)buf + len;
+	     addr += psize) {
+		while (s + 1 < segs && addr >= va[s + 1])
+			s++;
+		want = pfn[s] + (addr - va[s]) / psize;
+		have = pfn_of(getpid(), (void *)addr);
+		if (have == want || n++ >= 4)
+			continue;
+		TH_LOG("hole at +0x%lx (segment %d): frame 0x%lx, target 0x%lx count %llu flags 0x%llx",
+		       addr - (unsigned long)buf, s, have, want,
+		       (unsigned long long)kpagecount(want),
+		       (unsigned long long)kpageflags(want));
+	}
+}
+
 /* A CPU-0 process with node 1 filled and pinned between 48 MiB windows. */
 static int pinned_node1_setup(struct __test_metadata *_metadata, int *ring,
 			      char **big, size_t *fill)
@@ -1102,11 +1125,20 @@ TEST_F_TIMEOUT(defrag, taken_frame_reanchors_its_segment, 900)
 	       v.state, v.holes, v.in_place, v.resident, runs, r99, segs2,
 	       knob_read_long("reanchors") - (long)reanchors);
 	EXPECT_STREQ(v.state, "done");
-	EXPECT_EQ(v.holes, 0);
-	EXPECT_EQ(v.in_place, v.resident);
-	EXPECT_LE(r99, segs);
 	/* Only the segment in the way moved. */
 	ASSERT_EQ(segs2, segs);
+	/* The page whose frame was taken is at its new place. */
+	EXPECT_EQ(pfn_of(getpid(), x), pfn2[1] + (x - (char *)va2[1]) / psize);
+	/*
+	 * A frame of the new range the kernel took after the choice is a
+	 * hole the test cannot prevent on a busy guest (seen once in ~30
+	 * runs): tolerate one, elsewhere than the page that was moved off.
+	 */
+	EXPECT_LE(v.holes, 1);
+	EXPECT_EQ(v.in_place + v.holes, v.resident);
+	EXPECT_LE(r99, segs + v.holes);
+	if (v.holes)
+		log_holes(_metadata, buf, len, va2, pfn2, segs2);
 	for (s = 0; s < segs; s++) {
 		EXPECT_EQ(va2[s], va[s]);
 		if (s != 1)
@@ -1493,7 +1525,8 @@ static const struct injection injections[] = {
 	{ "fail_function", "exchange_take_frames", -EBUSY, "100", 10, MAP_PRIVATE },
 	/* Every install fails until 3 did: each a blocked vma, retried. */
 	{ "fail_function", "contig_install_anchor", -ENOSPC, "100", 3, MAP_PRIVATE },
-	{ "failslab", NULL, 0, "50", 20, MAP_PRIVATE },
+	/* kcontigd allocates little from slabs (an anchor per vma): all fail. */
+	{ "failslab", NULL, 0, "100", 20, MAP_PRIVATE },
 	{ "fail_page_alloc", NULL, 0, "20", 30, MAP_SHARED },
 };
 
