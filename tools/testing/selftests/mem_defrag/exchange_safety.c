@@ -298,6 +298,75 @@ TEST_F_TIMEOUT(safety, fallback_mthp_into_free_neighbours, 120)
 	munmap(raw, 2 * nr * psize);
 }
 
+#define FAIL_PAGE_DIR	"/sys/kernel/debug/fail_page_alloc/"
+
+/* Fail (or stop failing) every allocation of order 9 or more of this thread. */
+static int fail_huge_allocs(bool on)
+{
+	if (!on)
+		return write_sysctl(FAIL_PAGE_DIR "probability", "0") |
+		       write_sysctl("/proc/thread-self/make-it-fail", "0") |
+		       write_sysctl(FAIL_PAGE_DIR "task-filter", "N") |
+		       write_sysctl(FAIL_PAGE_DIR "min-order", "1") |
+		       write_sysctl(FAIL_PAGE_DIR "ignore-gfp-wait", "Y") |
+		       write_sysctl(FAIL_PAGE_DIR "ignore-gfp-highmem", "Y");
+	return write_sysctl(FAIL_PAGE_DIR "ignore-gfp-wait", "N") |
+	       write_sysctl(FAIL_PAGE_DIR "ignore-gfp-highmem", "N") |
+	       write_sysctl(FAIL_PAGE_DIR "min-order", "9") |
+	       write_sysctl(FAIL_PAGE_DIR "verbose", "0") |
+	       write_sysctl(FAIL_PAGE_DIR "interval", "1") |
+	       write_sysctl(FAIL_PAGE_DIR "times", "-1") |
+	       write_sysctl(FAIL_PAGE_DIR "task-filter", "Y") |
+	       write_sysctl("/proc/thread-self/make-it-fail", "1") |
+	       write_sysctl(FAIL_PAGE_DIR "probability", "100");
+}
+
+/*
+ * The migration fallback onto a frame of a THP that is not the source's
+ * leaves the THP whole (-EBUSY). alloc_contig_range() would migrate it
+ * whole, and split it when no free 2 MiB block can take it (migrate_pages()
+ * does on -ENOMEM): another's huge page made small for one page. Made
+ * certain here by failing this thread's allocations of order 9 and up.
+ */
+TEST_F_TIMEOUT(safety, fallback_never_splits_occupant_thp, 120)
+{
+	char *t = map_thp(4000), *src = map_anon(psize, 4100);
+	long splits;
+	uint64_t pt, ps;
+	unsigned long i;
+	int ret;
+
+	ASSERT_NE(t, NULL);
+	ASSERT_NE(src, NULL);
+	if (!is_thp(t))
+		SKIP(return, "no THP could be allocated");
+	if (access(FAIL_PAGE_DIR "min-order", W_OK) ||
+	    access("/proc/thread-self/make-it-fail", W_OK))
+		SKIP(return, "no fail_page_alloc (CONFIG_FAIL_PAGE_ALLOC)");
+	pt = pfn_of(getpid(), t);
+	ps = pfn_of(getpid(), src);
+	splits = vmstat("thp_split_page");
+	ASSERT_EQ(fail_huge_allocs(true), 0);
+	/* Its first frame: alloc_contig_range() isolates from head pages. */
+	ret = exchange_request("fallback", getpid(), src, t);
+	fail_huge_allocs(false);
+	TH_LOG("fallback: %d, thp_split_page +%ld", ret,
+	       vmstat("thp_split_page") - splits);
+	EXPECT_EQ(ret, -EBUSY);
+	EXPECT_TRUE(is_thp(t));
+	EXPECT_EQ(pfn_of(getpid(), t), pt);
+	EXPECT_EQ(pfn_of(getpid(), src), ps);
+	EXPECT_EQ(vmstat("thp_split_page"), splits);
+	EXPECT_TRUE(check_page(src, psize, 4100));
+	for (i = 0; i < THP_SIZE / psize; i++)
+		if (!check_page(t + i * psize, psize, 4000 + i)) {
+			EXPECT_TRUE(false) TH_LOG("THP page %lu changed", i);
+			break;
+		}
+	munmap(t, THP_SIZE);
+	munmap(src, psize);
+}
+
 /* hugetlb is refused even against a THP of the same order. */
 TEST_F(safety, refuse_hugetlb_equal_order)
 {
