@@ -1014,22 +1014,38 @@ unsigned int exchange_batch_run(struct exchange_batch *eb, int *rcs)
 }
 
 /*
- * Does an unevictable folio occupy a frame of [pfn, pfn + nr)? Racy, as
- * compaction's checks are: the occupants are not referenced.
+ * Why alloc_contig_range() must not be asked to free [pfn, pfn + nr), or 0:
+ * -EPERM for an unevictable occupant while vm.compact_unevictable_allowed
+ * is 0, -EBUSY for part of a large folio. That one it would migrate whole,
+ * and split when no frames of its size are free (migrate_pages() does on
+ * -ENOMEM): another process's huge page made small for a page of ours.
+ * Racy, as compaction's checks are: the occupants are not referenced.
  */
-static bool exchange_frames_unevictable(unsigned long pfn, unsigned long nr)
+static int exchange_frames_refused(unsigned long pfn, unsigned long nr)
 {
+	bool unevictable = !READ_ONCE(sysctl_compact_unevictable_allowed);
 	unsigned long end = pfn + nr;
 
-	for (; pfn < end; pfn++) {
+	while (pfn < end) {
 		struct page *page = pfn_to_online_page(pfn);
 
+		if (page && PageBuddy(page)) {
+			pfn += 1UL << min_t(unsigned int,
+					    buddy_order_unsafe(page),
+					    MAX_PAGE_ORDER);
+			continue;
+		}
+		pfn++;
+		if (!page)
+			continue;
 		/* Raw flag tests: the folio may be freed and reused meanwhile. */
-		if (page && PageLRU(page) &&
-		    test_bit(PG_unevictable, &compound_head(page)->flags))
-			return true;
+		if (PageCompound(page))
+			return -EBUSY;
+		if (unevictable && PageLRU(page) &&
+		    test_bit(PG_unevictable, &page->flags))
+			return -EPERM;
 	}
-	return false;
+	return 0;
 }
 
 /*
@@ -1048,8 +1064,9 @@ static void exchange_prep_compound(struct page *head, unsigned int order)
 
 /*
  * Take [pfn, pfn + nr) off the allocator, migrating its occupants away;
- * one compound page when @order > 0. 0 or -EBUSY / -EAGAIN / -EPERM (an
- * mlocked occupant, with vm.compact_unevictable_allowed=0).
+ * one compound page when @order > 0. 0 or -EBUSY (also for a large
+ * occupant) / -EAGAIN / -EPERM (an mlocked occupant, with
+ * vm.compact_unevictable_allowed=0).
  *
  * Not with __GFP_COMP: alloc_contig_range() then insists that the range is
  * exactly the free block it finds, and warns and leaks it when the freed
@@ -1061,10 +1078,9 @@ static noinline int exchange_take_frames(unsigned long pfn, unsigned long nr,
 	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	int rc;
 
-	if (!READ_ONCE(sysctl_compact_unevictable_allowed) &&
-	    exchange_frames_unevictable(pfn, nr))
-		return -EPERM;
-
+	rc = exchange_frames_refused(pfn, nr);
+	if (rc)
+		return rc;
 	rc = alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE, gfp);
 	if (rc == -EBUSY) {
 		/* An occupant still in a per-CPU LRU batch looks unmovable. */

@@ -489,6 +489,7 @@ struct contig_anchor {
 	bool counted_done;			/* in contig_vmas_done */
 	unsigned int backoff;			/* passes between done checks */
 	unsigned long next_check;		/* full_scans of the next check */
+	unsigned long not_before;		/* jiffies: KSM let go just now */
 	struct contig_walk {			/* the walk in progress */
 		unsigned long in_place, moved, holes, failed;
 		/* holes whose target frame another page holds, per segment */
@@ -587,6 +588,8 @@ static unsigned long kcontigd_thp_split;
 static unsigned long kcontigd_reanchors;
 
 #define CONTIG_MAX_REANCHORS	3
+/* How long a vma KSM stopped merging is left alone. */
+#define CONTIG_KSM_SETTLE	(2 * HZ)
 /* The longest kcontigd holds one mm's mmap lock in one go. */
 #define CONTIG_LOCK_HOLD_MS	20
 #define CONTIG_MAX_BACKOFF	32
@@ -738,6 +741,7 @@ static struct contig_anchor *contig_anchor_alloc(struct vm_area_struct *vma,
 	a->state = CONTIG_PENDING;
 	a->generation = generation;
 	a->cursor = vma->vm_start;
+	a->not_before = jiffies;
 	return a;
 }
 
@@ -926,8 +930,16 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 				c->dirty_blocks++;
 			}
 		} else if (vma->anon_vma && READ_ONCE(head->mapping) ==
-			 (void *)vma->anon_vma + PAGE_MAPPING_ANON)
+			 (void *)vma->anon_vma + PAGE_MAPPING_ANON) {
 			c->own++;
+		} else if (PageCompound(page)) {
+			/*
+			 * Another's large folio: exchanged with a folio of
+			 * its size at most, never split or evicted for a
+			 * smaller one (see exchange_take_frames()).
+			 */
+			c->unmovable++;
+		}
 		pfn++;
 		if (!(pfn & 1023))
 			cond_resched();
@@ -2174,8 +2186,17 @@ static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
 		if (a->state != CONTIG_BLOCKED)
 			contig_set_state(mm_slot, a, CONTIG_BLOCKED,
 					 CONTIG_R_KSM);
+		a->not_before = jiffies + CONTIG_KSM_SETTLE;
 		return 1;
 	}
+	/*
+	 * Un-merging copied every page just now: the owner is busy with
+	 * them (and may be checking that no two map one frame, reading
+	 * pagemap one page at a time, which an exchange of two of them in
+	 * between would fool). Give it a moment before moving them.
+	 */
+	if (time_before(jiffies, a->not_before))
+		return 1;
 	if (a->anchored && a->state == CONTIG_BLOCKED)
 		contig_set_state(mm_slot, a, CONTIG_WORKING, CONTIG_R_NONE);
 	if (!a->anchored) {
@@ -2219,6 +2240,13 @@ static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
 	}
 	contig_batches_run(cc);
 	contig_spare_release(&cc->spare, cc->spare.end);
+	/*
+	 * The folios moved wait in this CPU's LRU batches, off the LRU and
+	 * with a reference more: reclaim, MADV_PAGEOUT and MADV_COLLAPSE
+	 * would find them busy. Put them on the LRU now, as madvise does.
+	 */
+	if (visits)
+		lru_add_drain();
 	if (visits && addr < vma->vm_end)
 		cc->walked = true;
 	if (a->state == CONTIG_DONE && (a->walk.moved || a->walk.failed))

@@ -83,6 +83,28 @@ static void measure(void *buf, size_t len, long *runs, long *r99)
  * MAP_SHARED in @flags, of shmem, which kcontigd cannot exchange with
  * anon pages but migrates away (alloc_contig_range()).
  */
+/* MemFree of @node in MiB, after dropping clean page cache; 0 if unknown. */
+static long node_free_mib(int node)
+{
+	char path[80], line[256], *p;
+	long kb = 0;
+	FILE *f;
+
+	write_sysctl("/proc/sys/vm/drop_caches", "3");
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
+		 node);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "MemFree:");
+		if (p)
+			kb = atol(p + 8);
+	}
+	fclose(f);
+	return kb / 1024;
+}
+
 static pid_t start_fragmenter_of(unsigned long mib, int flags, int *done_fd)
 {
 	int ready[2], go[2];
@@ -950,8 +972,8 @@ static void log_holes(struct __test_metadata *_metadata, char *buf,
 		have = pfn_of(getpid(), (void *)addr);
 		if (have == want || n++ >= 4)
 			continue;
-		TH_LOG("hole at +0x%lx (segment %d): frame 0x%lx, target 0x%lx count %llu flags 0x%llx",
-		       addr - (unsigned long)buf, s, have, want,
+		TH_LOG("hole at +0x%lx (segment %d): frame 0x%lx, target 0x%lx %s%llu flags 0x%llx",
+		       addr - (unsigned long)buf, s, have, want, "count ",
 		       (unsigned long long)kpagecount(want),
 		       (unsigned long long)kpageflags(want));
 	}
@@ -1648,7 +1670,7 @@ static long injection_count(const struct injection *inj)
 static void injected_failures_lose_nothing(struct __test_metadata *_metadata,
 					   const struct injection *inj)
 {
-	long failed = knob_read_long("pages_failed"), n = 0;
+	long failed = knob_read_long("pages_failed"), n = 0, mib = 256;
 	size_t len = 16 * MIB;
 	struct contig_view v;
 	double deadline;
@@ -1658,7 +1680,14 @@ static void injected_failures_lose_nothing(struct __test_metadata *_metadata,
 
 	if (access(DEBUGFS "fail_function/inject", W_OK))
 		SKIP(return, "no fail_function (CONFIG_FAIL_FUNCTION)");
-	frag = start_fragmenter_of(256, inj->occupants, &frag_fd);
+	/*
+	 * kcontigd allocates pages only to migrate occupants it cannot
+	 * exchange (shmem ones, for an anon vma): leave node 0 no free range
+	 * the anchor could take instead of the fragmenter's.
+	 */
+	if (inj->occupants == MAP_SHARED)
+		mib = node_free_mib(0) - 64 > mib ? node_free_mib(0) - 64 : mib;
+	frag = start_fragmenter_of(mib, inj->occupants, &frag_fd);
 	ASSERT_GT(frag, 0);
 	ASSERT_EQ(bind_node0(), 0);
 	buf = map_filled(len, 9100, MAP_PRIVATE);
