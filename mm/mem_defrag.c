@@ -115,7 +115,21 @@ struct kcontigd_mm_slot {
 	struct rb_root_cached anchors;	/* contig_anchor.vrange, by address */
 	struct contig_user *user;	/* charged; NULL: CAP_SYS_ADMIN */
 	unsigned long scan_addr;	/* where kcontigd's next visit starts */
+	/* Ranges advised from other processes: see contig_remote_add(). */
+	struct rb_root_cached remote;	/* contig_remote.it; the mmap lock */
+	unsigned int nr_remote;
 };
+
+/*
+ * A range process_madvise(MADV_CONTIG) advised from another process,
+ * [it.start, it.last]. Disjoint and not adjacent: merged when added.
+ */
+struct contig_remote {
+	struct interval_tree_node it;
+};
+
+/* Remote ranges an mm may have: each is a small allocation of its own. */
+#define CONTIG_MAX_REMOTE	4096
 
 static struct contig_user *contig_user_get(kuid_t uid);
 static void contig_user_put(struct contig_user *user);
@@ -171,6 +185,7 @@ static int kcontigd_register_mm(struct mm_struct *mm)
 
 	spin_lock_init(&mm_slot->lock);
 	mm_slot->anchors = RB_ROOT_CACHED;
+	mm_slot->remote = RB_ROOT_CACHED;
 	mmgrab(mm);
 	spin_lock(&kcontigd_mm_lock);
 	mm_slot_insert(kcontigd_mm_slots_hash, mm, (&mm_slot->slot));
@@ -202,12 +217,17 @@ static struct kcontigd_mm_slot *kcontigd_unlink_mm(struct mm_struct *mm)
 static void contig_drop_anchors(struct kcontigd_mm_slot *mm_slot,
 				unsigned long generation);
 
-/* Free an unlinked slot and its anchors. */
+static void contig_remote_del(struct kcontigd_mm_slot *mm_slot,
+			      unsigned long start, unsigned long end,
+			      struct contig_remote **spare);
+
+/* Free an unlinked slot, its anchors and its remote ranges. */
 static void kcontigd_free_slot(struct kcontigd_mm_slot *mm_slot)
 {
 	struct mm_struct *mm = mm_slot->slot.mm;
 
 	contig_drop_anchors(mm_slot, 0);
+	contig_remote_del(mm_slot, 0, ULONG_MAX, NULL);
 	contig_user_put(mm_slot->user);
 	trace_kcontigd_register(mm, false);
 	mm_slot_free(kcontigd_slot_cache, mm_slot);
@@ -233,31 +253,184 @@ void __mem_defrag_exit(struct mm_struct *mm)
 		kcontigd_free_slot(mm_slot);
 }
 
+static struct contig_remote *contig_remote_of(struct interval_tree_node *n)
+{
+	return container_of(n, struct contig_remote, it);
+}
+
+/* The slot of @mm, registered; the caller holds its mmap write lock. */
+static struct kcontigd_mm_slot *contig_slot_of(struct mm_struct *mm)
+{
+	struct mm_slot *slot;
+
+	spin_lock(&kcontigd_mm_lock);
+	slot = mm_slot_lookup(kcontigd_mm_slots_hash, mm);
+	spin_unlock(&kcontigd_mm_lock);
+	return slot ? mm_slot_entry(slot, struct kcontigd_mm_slot, slot) : NULL;
+}
+
+/*
+ * Take [start, end) out of @mm_slot's remote ranges, under the mmap write
+ * lock (or with the slot unlinked). A range that holds it on both sides
+ * is cut in two with *@spare, which is then NULL; none given, [start, end)
+ * must not be strictly inside one (the whole address space, on free).
+ */
+static void contig_remote_del(struct kcontigd_mm_slot *mm_slot,
+			      unsigned long start, unsigned long end,
+			      struct contig_remote **spare)
+{
+	struct interval_tree_node *n, *next;
+	unsigned long last = end - 1;
+
+	for (n = interval_tree_iter_first(&mm_slot->remote, start, last); n;
+	     n = next) {
+		struct contig_remote *r = contig_remote_of(n);
+
+		next = interval_tree_iter_next(n, start, last);
+		interval_tree_remove(n, &mm_slot->remote);
+		if (n->start < start && n->last > last && spare && *spare) {
+			(*spare)->it.start = end;
+			(*spare)->it.last = n->last;
+			interval_tree_insert(&(*spare)->it, &mm_slot->remote);
+			mm_slot->nr_remote++;
+			*spare = NULL;
+			n->last = start - 1;
+		} else if (n->start < start) {
+			n->last = start - 1;
+		} else if (n->last > last) {
+			n->start = end;
+		} else {
+			mm_slot->nr_remote--;
+			kfree(r);
+			continue;
+		}
+		interval_tree_insert(n, &mm_slot->remote);
+	}
+}
+
+/*
+ * Add [start, end) to @mm_slot's remote ranges, merged with those it
+ * overlaps or touches. 0 or -ENOMEM.
+ */
+static int contig_remote_add(struct kcontigd_mm_slot *mm_slot,
+			     unsigned long start, unsigned long end)
+{
+	struct contig_remote *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	struct interval_tree_node *n;
+
+	if (!r)
+		return -ENOMEM;
+	/* Those it touches too: one ending below start, one starting at end. */
+	n = interval_tree_iter_first(&mm_slot->remote, start ? start - 1 : 0,
+				     end);
+	if (!n && mm_slot->nr_remote >= CONTIG_MAX_REMOTE) {
+		kfree(r);
+		return -ENOMEM;
+	}
+	for (; n; n = interval_tree_iter_first(&mm_slot->remote,
+					       start ? start - 1 : 0, end)) {
+		start = min(start, n->start);
+		end = max(end, n->last + 1);
+		interval_tree_remove(n, &mm_slot->remote);
+		mm_slot->nr_remote--;
+		kfree(contig_remote_of(n));
+	}
+	r->it.start = start;
+	r->it.last = end - 1;
+	interval_tree_insert(&r->it, &mm_slot->remote);
+	mm_slot->nr_remote++;
+	return 0;
+}
+
+/*
+ * Is @vma advised: by its process (VM_CONTIG), or from another one (a
+ * remote range of @mm_slot overlaps it)? Under the mmap lock.
+ */
+static bool contig_vma_advised(struct kcontigd_mm_slot *mm_slot,
+			       struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_CONTIG) ||
+	       (mm_slot && mm_slot->nr_remote &&
+		interval_tree_iter_first(&mm_slot->remote, vma->vm_start,
+					 vma->vm_end - 1));
+}
+
+/*
+ * MADV_CONTIG or MADV_NOCONTIG on [start, end) of @vma from another
+ * process (process_madvise()): recorded in the mm's slot, the vma's flags
+ * and boundaries untouched. Advice must not change the layout of another
+ * process's address space (mainline's process_madvise() accepts only
+ * advices that do not): a vma split there, and pieces that no longer
+ * merge, make the owner's mremap() over them fail with EFAULT.
+ */
+static int contig_remote_advise(struct vm_area_struct *vma,
+				unsigned long start, unsigned long end,
+				int advice)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct kcontigd_mm_slot *mm_slot;
+	struct contig_remote *spare;
+	int err;
+
+	mmap_assert_write_locked(mm);
+	if (advice == MADV_NOCONTIG) {
+		mm_slot = contig_slot_of(mm);
+		if (!mm_slot || !mm_slot->nr_remote)
+			return 0;
+		spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+		if (!spare)
+			return -ENOMEM;
+		contig_remote_del(mm_slot, start, end, &spare);
+		kfree(spare);
+		return 0;
+	}
+	err = kcontigd_register_mm(mm);
+	if (err)
+		return err;
+	mm_slot = contig_slot_of(mm);
+	if (WARN_ON_ONCE(!mm_slot))
+		return -ENOMEM;
+	err = contig_remote_add(mm_slot, start, end);
+	if (!err)
+		kcontigd_wake();
+	return err;
+}
+
 /**
  * mem_defrag_madvise - apply MADV_CONTIG or MADV_NOCONTIG to a vma
  * @vma: the vma, with the mmap write lock held
  * @vm_flags: the vma's new flags, updated here
+ * @start: start of the advised part of @vma
+ * @end: end of the advised part of @vma
  * @advice: MADV_CONTIG or MADV_NOCONTIG
  *
  * MADV_CONTIG is refused for memory kcontigd cannot move: hugetlb,
  * VM_PFNMAP, VM_MIXEDMAP, VM_IO and other VM_SPECIAL mappings, and DAX;
  * and to a task without CAP_SYS_ADMIN unless the unprivileged knob says
- * allow. MADV_NOCONTIG is always allowed.
+ * allow. MADV_NOCONTIG is always allowed. MADV_CONTIG from another
+ * process (process_madvise()) leaves @vm_flags alone: the range is
+ * recorded for kcontigd, which then works on every vma it overlaps.
+ * MADV_NOCONTIG from another process takes such ranges back, and clears
+ * VM_CONTIG too.
  *
  * Return: 0, -EPERM for an unprivileged task when not allowed, -EINVAL
- * for a vma kcontigd cannot handle, -ENOMEM when the registration could
- * not be allocated.
+ * for a vma kcontigd cannot handle, -ENOMEM when the registration or a
+ * remote range could not be allocated.
  */
 int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
-		       int advice)
+		       unsigned long start, unsigned long end, int advice)
 {
+	bool remote = vma->vm_mm != current->mm;
 	int err;
 
-	trace_kcontigd_madvise(vma->vm_mm, vma->vm_start, vma->vm_end, advice);
+	trace_kcontigd_madvise(vma->vm_mm, start, end, advice);
 
 	if (advice == MADV_NOCONTIG) {
-		*vm_flags &= ~VM_CONTIG;
-		return 0;
+		/* Also the owner's own advice, so that root can end it. */
+		err = remote ? contig_remote_advise(vma, start, end, advice) : 0;
+		if (!err)
+			*vm_flags &= ~VM_CONTIG;
+		return err;
 	}
 
 	if (!READ_ONCE(kcontigd_unprivileged) && !capable(CAP_SYS_ADMIN))
@@ -266,6 +439,8 @@ int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 	    vma_is_dax(vma))
 		return -EINVAL;
 
+	if (remote)
+		return contig_remote_advise(vma, start, end, advice);
 	err = kcontigd_register_mm(vma->vm_mm);
 	if (err)
 		return err;
@@ -1313,7 +1488,7 @@ static unsigned int contig_match_anchors(struct kcontigd_mm_slot *mm_slot,
 
 	mmap_assert_locked(mm);
 	for_each_vma(vmi, vma) {
-		if (!(vma->vm_flags & VM_CONTIG))
+		if (!contig_vma_advised(mm_slot, vma))
 			continue;
 		nr++;
 		spin_lock(&mm_slot->lock);
@@ -1328,7 +1503,7 @@ static unsigned int contig_match_anchors(struct kcontigd_mm_slot *mm_slot,
 		contig_release_stale(mm_slot, generation);
 		vma_iter_init(&vmi, mm, 0);
 		for_each_vma(vmi, vma) {
-			if (!(vma->vm_flags & VM_CONTIG))
+			if (!contig_vma_advised(mm_slot, vma))
 				continue;
 			spin_lock(&mm_slot->lock);
 			a = contig_anchor_find(mm_slot, vma->vm_start,
@@ -2290,7 +2465,7 @@ static void contig_scan_vmas(struct contig_walk_control *cc)
 		for_each_vma(vmi, vma) {
 			if (round && vma->vm_start >= start)
 				break;
-			if (!(vma->vm_flags & VM_CONTIG))
+			if (!contig_vma_advised(mm_slot, vma))
 				continue;
 			if (contig_scan_out(cc)) {
 				mm_slot->scan_addr = vma->vm_start;
@@ -2577,6 +2752,27 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 	seq_putc(m, '\n');
 }
 
+/*
+ * contig_vma_advised() for a reader holding only the mmap read lock, not
+ * the slot: kcontigd_mm_lock keeps the slot linked while it looks.
+ */
+static bool contig_vma_advised_remote(struct vm_area_struct *vma)
+{
+	struct kcontigd_mm_slot *mm_slot = NULL;
+	struct mm_slot *slot;
+	bool advised;
+
+	if (vma->vm_flags & VM_CONTIG)
+		return true;
+	spin_lock(&kcontigd_mm_lock);
+	slot = mm_slot_lookup(kcontigd_mm_slots_hash, vma->vm_mm);
+	if (slot)
+		mm_slot = mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
+	advised = contig_vma_advised(mm_slot, vma);
+	spin_unlock(&kcontigd_mm_lock);
+	return advised;
+}
+
 /**
  * proc_pid_contig - show /proc/<pid>/contig
  * @m: the seq_file
@@ -2608,7 +2804,7 @@ int proc_pid_contig(struct seq_file *m, struct pid_namespace *ns,
 	}
 	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
-		if (vma->vm_flags & VM_CONTIG)
+		if (contig_vma_advised_remote(vma))
 			contig_show_vma(m, vma, show_anchor);
 	}
 	mmap_read_unlock(mm);

@@ -17,7 +17,7 @@ struct task_struct;
 
 #ifdef CONFIG_MEM_DEFRAG
 int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
-		       int advice);
+		       unsigned long start, unsigned long end, int advice);
 void __mem_defrag_exit(struct mm_struct *mm);
 int proc_pid_contig(struct seq_file *m, struct pid_namespace *ns,
 		    struct pid *pid, struct task_struct *task);
@@ -29,7 +29,9 @@ static inline void mem_defrag_exit(struct mm_struct *mm)
 }
 #else
 static inline int mem_defrag_madvise(struct vm_area_struct *vma,
-				     unsigned long *vm_flags, int advice)
+				     unsigned long *vm_flags,
+				     unsigned long start, unsigned long end,
+				     int advice)
 {
 	return -EINVAL;
 }

@@ -298,6 +298,59 @@ static void contig_segs_inherit_test(struct kunit *test)
 			(unsigned int)CONTIG_MAX_SEGS);
 }
 
+/* The remote ranges of @slot as "start-end," (exclusive ends, in hex). */
+static void contig_remote_str(struct kcontigd_mm_slot *slot, char *buf,
+			      size_t len)
+{
+	struct interval_tree_node *n;
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (n = interval_tree_iter_first(&slot->remote, 0, ULONG_MAX); n;
+	     n = interval_tree_iter_next(n, 0, ULONG_MAX))
+		off += scnprintf(buf + off, len - off, "%lx-%lx,", n->start,
+				 n->last + 1);
+}
+
+static void contig_remote_test(struct kunit *test)
+{
+	struct kcontigd_mm_slot slot = { .remote = RB_ROOT_CACHED };
+	struct contig_remote *spare;
+	char buf[128];
+
+	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x1000, 0x2000), 0);
+	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x4000, 0x5000), 0);
+	contig_remote_str(&slot, buf, sizeof(buf));
+	KUNIT_EXPECT_STREQ(test, buf, "1000-2000,4000-5000,");
+	/* Touching both: one range. */
+	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x2000, 0x4000), 0);
+	contig_remote_str(&slot, buf, sizeof(buf));
+	KUNIT_EXPECT_STREQ(test, buf, "1000-5000,");
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 1U);
+	/* Inside: unchanged. */
+	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x2000, 0x3000), 0);
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 1U);
+	/* Cut in the middle with the spare, then trimmed at both ends. */
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	contig_remote_del(&slot, 0x2000, 0x3000, &spare);
+	KUNIT_EXPECT_NULL(test, spare);
+	contig_remote_str(&slot, buf, sizeof(buf));
+	KUNIT_EXPECT_STREQ(test, buf, "1000-2000,3000-5000,");
+	contig_remote_del(&slot, 0x1800, 0x3800, NULL);
+	contig_remote_str(&slot, buf, sizeof(buf));
+	KUNIT_EXPECT_STREQ(test, buf, "1000-1800,3800-5000,");
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 2U);
+	/* Nothing there: nothing changes. */
+	contig_remote_del(&slot, 0x2000, 0x3000, NULL);
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 2U);
+	/* Everything, as when the slot is freed. */
+	contig_remote_del(&slot, 0, ULONG_MAX, NULL);
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 0U);
+	KUNIT_EXPECT_NULL(test, interval_tree_iter_first(&slot.remote, 0,
+							 ULONG_MAX));
+}
+
 static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_stats_test_empty),
 	KUNIT_CASE(contig_stats_test_one_run),
@@ -312,6 +365,7 @@ static struct kunit_case mem_defrag_test_cases[] = {
 	KUNIT_CASE(contig_first_candidate_test),
 	KUNIT_CASE(contig_cut_test),
 	KUNIT_CASE(contig_segs_inherit_test),
+	KUNIT_CASE(contig_remote_test),
 	{},
 };
 

@@ -620,6 +620,10 @@ static int cmd_show(int argc, char **argv)
 	check_process(pid, comm, sizeof(comm));
 	load_vmas(pid, true, &vmas, &nr_vmas);
 	have_kcontigd = load_contig(pid, &lines, &nr_lines);
+	/* Advised from another process: a contig line, no "ct" flag. */
+	for (i = 0; i < nr_vmas; i++)
+		if (contig_for(lines, nr_lines, &vmas[i]))
+			vmas[i].registered = true;
 	if (!o.kernel_only)
 		open_pfns(&src, pid);
 

@@ -449,8 +449,87 @@ TEST_F(contig, process_madvise_remote_root)
 	ASSERT_GE(pidfd, 0);
 	EXPECT_EQ(sys_process_madvise(pidfd, remote, 16 * page_size,
 				      MADV_CONTIG), 16 * page_size);
-	EXPECT_EQ(vma_has_flag(pid, (unsigned long)remote, "ct"), 1);
 	EXPECT_EQ(contig_nr_lines(pid), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(pidfd);
+	close(rfd);
+}
+
+/* The number of vmas of @pid, from /proc/PID/maps; -1 on error. */
+static int nr_vmas(pid_t pid)
+{
+	char path[64], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Advice from another process leaves its address space as it is: no vma
+ * split, no VM_CONTIG ("ct"), as for every advice mainline's
+ * process_madvise() accepts (a split vma, and pieces that no longer
+ * merge, would make the owner's mremap() over them fail). kcontigd works
+ * on every vma the advised range overlaps, whole, until
+ * process_madvise(MADV_NOCONTIG) takes the range back.
+ */
+TEST_F(contig, process_madvise_remote_keeps_vmas)
+{
+	int pidfd, rfd, status, n0;
+	char *remote;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	pid = spawn_sleeper(0, &rfd);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(read(rfd, &remote, sizeof(remote)), sizeof(remote));
+	pidfd = sys_pidfd_open(pid);
+	ASSERT_GE(pidfd, 0);
+	n0 = nr_vmas(pid);
+	ASSERT_GT(n0, 0);
+
+	/* The middle of the 16-page vma. */
+	EXPECT_EQ(sys_process_madvise(pidfd, remote + 4 * page_size,
+				      8 * page_size, MADV_CONTIG),
+		  8 * page_size);
+	EXPECT_EQ(nr_vmas(pid), n0);
+	EXPECT_EQ(vma_has_flag(pid, (unsigned long)remote, "ct"), 0);
+	EXPECT_EQ(contig_nr_lines(pid), 1);
+
+	/* Taken back in two halves: advised until the second. */
+	EXPECT_EQ(sys_process_madvise(pidfd, remote + 4 * page_size,
+				      4 * page_size, MADV_NOCONTIG),
+		  4 * page_size);
+	EXPECT_EQ(contig_nr_lines(pid), 1);
+	EXPECT_EQ(sys_process_madvise(pidfd, remote, 16 * page_size,
+				      MADV_NOCONTIG), 16 * page_size);
+	EXPECT_EQ(contig_nr_lines(pid), 0);
+	EXPECT_EQ(nr_vmas(pid), n0);
+
+	/* Cut in two by a NOCONTIG inside it: both ends stay advised. */
+	EXPECT_EQ(sys_process_madvise(pidfd, remote, 16 * page_size,
+				      MADV_CONTIG), 16 * page_size);
+	EXPECT_EQ(sys_process_madvise(pidfd, remote + 4 * page_size,
+				      8 * page_size, MADV_NOCONTIG),
+		  8 * page_size);
+	EXPECT_EQ(contig_nr_lines(pid), 1);
+	EXPECT_EQ(sys_process_madvise(pidfd, remote, 4 * page_size,
+				      MADV_NOCONTIG), 4 * page_size);
+	EXPECT_EQ(contig_nr_lines(pid), 1);
+	EXPECT_EQ(sys_process_madvise(pidfd, remote + 12 * page_size,
+				      4 * page_size, MADV_NOCONTIG),
+		  4 * page_size);
+	EXPECT_EQ(contig_nr_lines(pid), 0);
+	EXPECT_EQ(nr_vmas(pid), n0);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	close(pidfd);
