@@ -6,7 +6,7 @@
 #    built from Debian's own 6.12 configuration of FLAVOUR, as the
 #    linux-config-6.12 package ships it, plus CONFIG_MEM_DEFRAG=y and the
 #    local version -kcontigd-FLAVOUR;
-#  - contigctl (its man page and bpftrace scripts).
+#  - contigctl (its man pages, MADV_CONTIG's too, and bpftrace scripts).
 #
 #   make-deb.sh SRC OBJ OUT FLAVOUR
 #
@@ -100,7 +100,7 @@ make -s -C "$top/tools/contigctl" OUTPUT="$obj/contigctl/"
 make -s -C "$top/tools/contigctl" OUTPUT="$obj/contigctl/" install \
 	DESTDIR="$stage" PREFIX=/usr
 strip --strip-unneeded "$stage/usr/sbin/contigctl"
-gzip -9n "$stage/usr/share/man/man8/contigctl.8"
+gzip -9n "$stage/usr/share/man/man8/contigctl.8" "$stage"/usr/share/man/man2/*.2const
 mkdir -p "$stage/usr/share/doc/contigctl"
 printf 'contigctl, part of kcontigd: GPL-2.0 (SPDX GPL-2.0),\nsee /usr/share/common-licenses/GPL-2\n' \
 	> "$stage/usr/share/doc/contigctl/copyright"
