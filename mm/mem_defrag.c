@@ -217,9 +217,7 @@ static struct kcontigd_mm_slot *kcontigd_unlink_mm(struct mm_struct *mm)
 static void contig_drop_anchors(struct kcontigd_mm_slot *mm_slot,
 				unsigned long generation);
 
-static void contig_remote_del(struct kcontigd_mm_slot *mm_slot,
-			      unsigned long start, unsigned long end,
-			      struct contig_remote **spare);
+static void contig_remote_free_all(struct kcontigd_mm_slot *mm_slot);
 
 /* Free an unlinked slot, its anchors and its remote ranges. */
 static void kcontigd_free_slot(struct kcontigd_mm_slot *mm_slot)
@@ -227,7 +225,7 @@ static void kcontigd_free_slot(struct kcontigd_mm_slot *mm_slot)
 	struct mm_struct *mm = mm_slot->slot.mm;
 
 	contig_drop_anchors(mm_slot, 0);
-	contig_remote_del(mm_slot, 0, ULONG_MAX, NULL);
+	contig_remote_free_all(mm_slot);
 	contig_user_put(mm_slot->user);
 	trace_kcontigd_register(mm, false);
 	mm_slot_free(kcontigd_slot_cache, mm_slot);
@@ -258,6 +256,13 @@ static struct contig_remote *contig_remote_of(struct interval_tree_node *n)
 	return container_of(n, struct contig_remote, it);
 }
 
+/* Memory kcontigd can move: not hugetlb, DAX, PFN, I/O or mixed maps. */
+static bool contig_vma_eligible(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & VM_SPECIAL) && !is_vm_hugetlb_page(vma) &&
+	       !vma_is_dax(vma);
+}
+
 /* The slot of @mm, registered; the caller holds its mmap write lock. */
 static struct kcontigd_mm_slot *contig_slot_of(struct mm_struct *mm)
 {
@@ -269,26 +274,40 @@ static struct kcontigd_mm_slot *contig_slot_of(struct mm_struct *mm)
 	return slot ? mm_slot_entry(slot, struct kcontigd_mm_slot, slot) : NULL;
 }
 
+/* Free every remote range of @mm_slot (unlinked, or under the write lock). */
+static void contig_remote_free_all(struct kcontigd_mm_slot *mm_slot)
+{
+	struct interval_tree_node *n;
+
+	while ((n = interval_tree_iter_first(&mm_slot->remote, 0, ULONG_MAX))) {
+		interval_tree_remove(n, &mm_slot->remote);
+		kfree(contig_remote_of(n));
+	}
+	mm_slot->nr_remote = 0;
+}
+
 /*
  * Take [start, end) out of @mm_slot's remote ranges, under the mmap write
- * lock (or with the slot unlinked). A range that holds it on both sides
- * is cut in two with *@spare, which is then NULL; none given, [start, end)
- * must not be strictly inside one (the whole address space, on free).
+ * lock. A range that holds it on both sides is cut in two with *@spare,
+ * which is then NULL; -ENOSPC when that would make more than
+ * CONTIG_MAX_REMOTE ranges (nothing changed then).
  */
-static void contig_remote_del(struct kcontigd_mm_slot *mm_slot,
-			      unsigned long start, unsigned long end,
-			      struct contig_remote **spare)
+static int contig_remote_del(struct kcontigd_mm_slot *mm_slot,
+			     unsigned long start, unsigned long end,
+			     struct contig_remote **spare)
 {
 	struct interval_tree_node *n, *next;
 	unsigned long last = end - 1;
 
-	for (n = interval_tree_iter_first(&mm_slot->remote, start, last); n;
-	     n = next) {
-		struct contig_remote *r = contig_remote_of(n);
-
+	n = interval_tree_iter_first(&mm_slot->remote, start, last);
+	/* Disjoint ranges: only the first can hold [start, end) inside. */
+	if (n && n->start < start && n->last > last &&
+	    (!*spare || mm_slot->nr_remote >= CONTIG_MAX_REMOTE))
+		return -ENOSPC;
+	for (; n; n = next) {
 		next = interval_tree_iter_next(n, start, last);
 		interval_tree_remove(n, &mm_slot->remote);
-		if (n->start < start && n->last > last && spare && *spare) {
+		if (n->start < start && n->last > last) {
 			(*spare)->it.start = end;
 			(*spare)->it.last = n->last;
 			interval_tree_insert(&(*spare)->it, &mm_slot->remote);
@@ -301,31 +320,31 @@ static void contig_remote_del(struct kcontigd_mm_slot *mm_slot,
 			n->start = end;
 		} else {
 			mm_slot->nr_remote--;
-			kfree(r);
+			kfree(contig_remote_of(n));
 			continue;
 		}
 		interval_tree_insert(n, &mm_slot->remote);
 	}
+	return 0;
 }
 
 /*
- * Add [start, end) to @mm_slot's remote ranges, merged with those it
- * overlaps or touches. 0 or -ENOMEM.
+ * Add [start, end) to @mm_slot's remote ranges with @r, merged with those
+ * it overlaps or touches (@r is then freed). 0, or -ENOSPC past
+ * CONTIG_MAX_REMOTE ranges with @r freed.
  */
 static int contig_remote_add(struct kcontigd_mm_slot *mm_slot,
+			     struct contig_remote *r,
 			     unsigned long start, unsigned long end)
 {
-	struct contig_remote *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	struct interval_tree_node *n;
 
-	if (!r)
-		return -ENOMEM;
 	/* Those it touches too: one ending below start, one starting at end. */
 	n = interval_tree_iter_first(&mm_slot->remote, start ? start - 1 : 0,
 				     end);
 	if (!n && mm_slot->nr_remote >= CONTIG_MAX_REMOTE) {
 		kfree(r);
-		return -ENOMEM;
+		return -ENOSPC;
 	}
 	for (; n; n = interval_tree_iter_first(&mm_slot->remote,
 					       start ? start - 1 : 0, end)) {
@@ -343,8 +362,31 @@ static int contig_remote_add(struct kcontigd_mm_slot *mm_slot,
 }
 
 /*
+ * Drop the remote ranges of @mm that no vma overlaps any more (unmapped
+ * or moved by mremap() since): they must not advise whatever is mapped
+ * there later. Under the mmap write lock, which kcontigd does not take.
+ */
+static void contig_remote_prune(struct kcontigd_mm_slot *mm_slot,
+				struct mm_struct *mm)
+{
+	struct interval_tree_node *n, *next;
+
+	for (n = interval_tree_iter_first(&mm_slot->remote, 0, ULONG_MAX); n;
+	     n = next) {
+		next = interval_tree_iter_next(n, 0, ULONG_MAX);
+		if (find_vma_intersection(mm, n->start, n->last + 1))
+			continue;
+		interval_tree_remove(n, &mm_slot->remote);
+		mm_slot->nr_remote--;
+		kfree(contig_remote_of(n));
+	}
+}
+
+/*
  * Is @vma advised: by its process (VM_CONTIG), or from another one (a
- * remote range of @mm_slot overlaps it)? Under the mmap lock.
+ * remote range of @mm_slot overlaps it, and it is memory kcontigd can
+ * move: a range may outlive the vma it was given for)? Under the mmap
+ * lock.
  */
 static bool contig_vma_advised(struct kcontigd_mm_slot *mm_slot,
 			       struct vm_area_struct *vma)
@@ -352,47 +394,55 @@ static bool contig_vma_advised(struct kcontigd_mm_slot *mm_slot,
 	return (vma->vm_flags & VM_CONTIG) ||
 	       (mm_slot && mm_slot->nr_remote &&
 		interval_tree_iter_first(&mm_slot->remote, vma->vm_start,
-					 vma->vm_end - 1));
+					 vma->vm_end - 1) &&
+		contig_vma_eligible(vma));
 }
 
 /*
  * MADV_CONTIG or MADV_NOCONTIG on [start, end) of @vma from another
- * process (process_madvise()): recorded in the mm's slot, the vma's flags
- * and boundaries untouched. Advice must not change the layout of another
- * process's address space (mainline's process_madvise() accepts only
- * advices that do not): a vma split there, and pieces that no longer
- * merge, make the owner's mremap() over them fail with EFAULT.
+ * process (process_madvise()), or MADV_NOCONTIG from the process itself:
+ * the remote ranges of the mm's slot, the vma's flags and boundaries
+ * untouched. Advice must not change the layout of another process's
+ * address space (mainline's process_madvise() accepts only advices that
+ * do not): a vma split there, and pieces that no longer merge, make the
+ * owner's mremap() over them fail with EFAULT. The range nodes are
+ * charged to the memory cgroup of the mm, which they live with.
  */
 static int contig_remote_advise(struct vm_area_struct *vma,
 				unsigned long start, unsigned long end,
 				int advice)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct kcontigd_mm_slot *mm_slot;
-	struct contig_remote *spare;
+	struct kcontigd_mm_slot *mm_slot = contig_slot_of(mm);
+	struct mem_cgroup *memcg, *old;
+	struct contig_remote *r;
 	int err;
 
 	mmap_assert_write_locked(mm);
-	if (advice == MADV_NOCONTIG) {
-		mm_slot = contig_slot_of(mm);
-		if (!mm_slot || !mm_slot->nr_remote)
-			return 0;
-		spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
-		if (!spare)
-			return -ENOMEM;
-		contig_remote_del(mm_slot, start, end, &spare);
-		kfree(spare);
+	if (advice == MADV_NOCONTIG && (!mm_slot || !mm_slot->nr_remote))
 		return 0;
+	memcg = get_mem_cgroup_from_mm(mm);
+	old = set_active_memcg(memcg);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	if (!r)
+		return -ENOMEM;
+	if (advice == MADV_NOCONTIG) {
+		err = contig_remote_del(mm_slot, start, end, &r);
+		kfree(r);
+		return err;
 	}
 	err = kcontigd_register_mm(mm);
-	if (err)
+	if (err) {
+		kfree(r);
 		return err;
+	}
 	mm_slot = contig_slot_of(mm);
-	if (WARN_ON_ONCE(!mm_slot))
-		return -ENOMEM;
-	err = contig_remote_add(mm_slot, start, end);
-	if (!err)
-		kcontigd_wake();
+	contig_remote_prune(mm_slot, mm);
+	err = contig_remote_add(mm_slot, r, start, end);
+	/* Even on failure: a slot with nothing advised is dropped by it. */
+	kcontigd_wake();
 	return err;
 }
 
@@ -410,12 +460,13 @@ static int contig_remote_advise(struct vm_area_struct *vma,
  * allow. MADV_NOCONTIG is always allowed. MADV_CONTIG from another
  * process (process_madvise()) leaves @vm_flags alone: the range is
  * recorded for kcontigd, which then works on every vma it overlaps.
- * MADV_NOCONTIG from another process takes such ranges back, and clears
- * VM_CONTIG too.
+ * MADV_NOCONTIG, from anyone, takes such ranges back; it clears
+ * VM_CONTIG too, from another process only on a whole vma (no split).
  *
  * Return: 0, -EPERM for an unprivileged task when not allowed, -EINVAL
  * for a vma kcontigd cannot handle, -ENOMEM when the registration or a
- * remote range could not be allocated.
+ * remote range could not be allocated, -ENOSPC past CONTIG_MAX_REMOTE
+ * remote ranges.
  */
 int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 		       unsigned long start, unsigned long end, int advice)
@@ -426,17 +477,17 @@ int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 	trace_kcontigd_madvise(vma->vm_mm, start, end, advice);
 
 	if (advice == MADV_NOCONTIG) {
-		/* Also the owner's own advice, so that root can end it. */
-		err = remote ? contig_remote_advise(vma, start, end, advice) : 0;
-		if (!err)
+		err = contig_remote_advise(vma, start, end, advice);
+		/* So that root can end the owner's own advice, if whole. */
+		if (!err && (!remote || (start == vma->vm_start &&
+					 end == vma->vm_end)))
 			*vm_flags &= ~VM_CONTIG;
 		return err;
 	}
 
 	if (!READ_ONCE(kcontigd_unprivileged) && !capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if ((*vm_flags & VM_SPECIAL) || is_vm_hugetlb_page(vma) ||
-	    vma_is_dax(vma))
+	if (!contig_vma_eligible(vma))
 		return -EINVAL;
 
 	if (remote)

@@ -312,40 +312,82 @@ static void contig_remote_str(struct kcontigd_mm_slot *slot, char *buf,
 				 n->last + 1);
 }
 
+/* Add [start, end) to @slot's remote ranges. */
+static int contig_remote_add_test(struct kcontigd_mm_slot *slot,
+				  unsigned long start, unsigned long end)
+{
+	struct contig_remote *r = kzalloc(sizeof(*r), GFP_KERNEL);
+
+	return r ? contig_remote_add(slot, r, start, end) : -ENOMEM;
+}
+
+/* Take [start, end) out of @slot's remote ranges, with a spare. */
+static int contig_remote_del_test(struct kcontigd_mm_slot *slot,
+				  unsigned long start, unsigned long end,
+				  bool *used)
+{
+	struct contig_remote *r = kzalloc(sizeof(*r), GFP_KERNEL);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	err = contig_remote_del(slot, start, end, &r);
+	*used = !r;
+	kfree(r);
+	return err;
+}
+
 static void contig_remote_test(struct kunit *test)
 {
 	struct kcontigd_mm_slot slot = { .remote = RB_ROOT_CACHED };
-	struct contig_remote *spare;
+	bool used;
 	char buf[128];
 
-	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x1000, 0x2000), 0);
-	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x4000, 0x5000), 0);
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x1000, 0x2000), 0);
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x4000, 0x5000), 0);
 	contig_remote_str(&slot, buf, sizeof(buf));
 	KUNIT_EXPECT_STREQ(test, buf, "1000-2000,4000-5000,");
 	/* Touching both: one range. */
-	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x2000, 0x4000), 0);
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x2000, 0x4000), 0);
 	contig_remote_str(&slot, buf, sizeof(buf));
 	KUNIT_EXPECT_STREQ(test, buf, "1000-5000,");
 	KUNIT_EXPECT_EQ(test, slot.nr_remote, 1U);
-	/* Inside: unchanged. */
-	KUNIT_ASSERT_EQ(test, contig_remote_add(&slot, 0x2000, 0x3000), 0);
-	KUNIT_EXPECT_EQ(test, slot.nr_remote, 1U);
+	/* Inside: unchanged; touching one side only, and from 0. */
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x2000, 0x3000), 0);
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x5000, 0x6000), 0);
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0, 0x800), 0);
+	contig_remote_str(&slot, buf, sizeof(buf));
+	KUNIT_EXPECT_STREQ(test, buf, "0-800,1000-6000,");
 	/* Cut in the middle with the spare, then trimmed at both ends. */
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, spare);
-	contig_remote_del(&slot, 0x2000, 0x3000, &spare);
-	KUNIT_EXPECT_NULL(test, spare);
+	KUNIT_EXPECT_EQ(test, contig_remote_del_test(&slot, 0x2000, 0x3000,
+						     &used), 0);
+	KUNIT_EXPECT_TRUE(test, used);
 	contig_remote_str(&slot, buf, sizeof(buf));
-	KUNIT_EXPECT_STREQ(test, buf, "1000-2000,3000-5000,");
-	contig_remote_del(&slot, 0x1800, 0x3800, NULL);
+	KUNIT_EXPECT_STREQ(test, buf, "0-800,1000-2000,3000-6000,");
+	KUNIT_EXPECT_EQ(test, contig_remote_del_test(&slot, 0x1800, 0x3800,
+						     &used), 0);
+	KUNIT_EXPECT_FALSE(test, used);
 	contig_remote_str(&slot, buf, sizeof(buf));
-	KUNIT_EXPECT_STREQ(test, buf, "1000-1800,3800-5000,");
-	KUNIT_EXPECT_EQ(test, slot.nr_remote, 2U);
-	/* Nothing there: nothing changes. */
-	contig_remote_del(&slot, 0x2000, 0x3000, NULL);
-	KUNIT_EXPECT_EQ(test, slot.nr_remote, 2U);
-	/* Everything, as when the slot is freed. */
-	contig_remote_del(&slot, 0, ULONG_MAX, NULL);
+	KUNIT_EXPECT_STREQ(test, buf, "0-800,1000-1800,3800-6000,");
+	/* Nothing there: nothing changes; several at once; an exact one. */
+	KUNIT_EXPECT_EQ(test, contig_remote_del_test(&slot, 0x2000, 0x3000,
+						     &used), 0);
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 3U);
+	KUNIT_EXPECT_EQ(test, contig_remote_del_test(&slot, 0, 0x2000, &used),
+			0);
+	KUNIT_EXPECT_EQ(test, contig_remote_del_test(&slot, 0x3800, 0x6000,
+						     &used), 0);
+	KUNIT_EXPECT_EQ(test, slot.nr_remote, 0U);
+	/* A cut past the limit: refused, nothing changed. */
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x1000, 0x9000), 0);
+	slot.nr_remote = CONTIG_MAX_REMOTE;
+	KUNIT_EXPECT_EQ(test, contig_remote_del_test(&slot, 0x2000, 0x3000,
+						     &used), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, contig_remote_add_test(&slot, 0x10000, 0x11000),
+			-ENOSPC);
+	contig_remote_str(&slot, buf, sizeof(buf));
+	KUNIT_EXPECT_STREQ(test, buf, "1000-9000,");
+	contig_remote_free_all(&slot);
 	KUNIT_EXPECT_EQ(test, slot.nr_remote, 0U);
 	KUNIT_EXPECT_NULL(test, interval_tree_iter_first(&slot.remote, 0,
 							 ULONG_MAX));
