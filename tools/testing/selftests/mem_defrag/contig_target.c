@@ -22,7 +22,7 @@
  *   contig_target [-p PAGES] [-H] [-c SECS]
  *
  * -c SECS: instead of waiting, check for up to SECS seconds that every
- * region but hugetlb is registered ("ct" in smaps VmFlags), print
+ * region but hugetlb is registered (a line in /proc/self/contig), print
  * "registered NAME" or "unregistered NAME" for each and exit 0 if all
  * are (contigctl run's test).
  */
@@ -174,30 +174,22 @@ static void make_hugetlb(void)
 	add_region("hugetlb", p, HPAGE_SIZE / page_size);
 }
 
-/* Whether the VMA starting at @addr has "ct" in its VmFlags. */
+/*
+ * Whether kcontigd works on the VMA holding @addr: it has a line in
+ * /proc/self/contig (requested from another process, it has no "ct").
+ */
 static bool registered(const char *addr)
 {
-	char line[1024], *tok, *save;
 	unsigned long start, end;
-	bool in = false, ret = false;
-	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[1024];
+	bool ret = false;
+	FILE *f = fopen("/proc/self/contig", "r");
 
 	if (!f)
 		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = start == (uintptr_t)addr;
-			continue;
-		}
-		if (!in || strncmp(line, "VmFlags:", 8))
-			continue;
-		for (tok = strtok_r(line + 8, "\n ", &save); tok;
-		     tok = strtok_r(NULL, "\n ", &save))
-			if (!strcmp(tok, "ct"))
-				ret = true;
-		break;
-	}
+	while (!ret && fgets(line, sizeof(line), f))
+		ret = sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		      start <= (uintptr_t)addr && (uintptr_t)addr < end;
 	fclose(f);
 	return ret;
 }
