@@ -175,14 +175,14 @@ static inline int contig_line(pid_t pid, unsigned long start, char *out,
 	return ret;
 }
 
-/* Number of lines in /proc/<pid>/contig, or -errno. */
-static inline int contig_nr_lines(pid_t pid)
+/* Number of lines in /proc/<pid>/<file>, or -errno. */
+static inline int proc_nr_lines(pid_t pid, const char *file)
 {
 	char path[64], line[512];
 	int n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/contig", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -190,6 +190,12 @@ static inline int contig_nr_lines(pid_t pid)
 		n++;
 	fclose(f);
 	return n;
+}
+
+/* Number of lines in /proc/<pid>/contig, or -errno. */
+static inline int contig_nr_lines(pid_t pid)
+{
+	return proc_nr_lines(pid, "contig");
 }
 
 /* Value of "key=<number>" in a contig line, or -1. */

@@ -83,13 +83,14 @@ static void measure(void *buf, size_t len, long *runs, long *r99)
  * MAP_SHARED in @flags, of shmem, which kcontigd cannot exchange with
  * anon pages but migrates away (alloc_contig_range()).
  */
-/* MemFree of @node in MiB, after dropping clean page cache; 0 if unknown. */
+/* MemFree of @node in MiB, after dropping the page cache; 0 if unknown. */
 static long node_free_mib(int node)
 {
 	char path[80], line[256], *p;
 	long kb = 0;
 	FILE *f;
 
+	sync();
 	write_sysctl("/proc/sys/vm/drop_caches", "3");
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
 		 node);
@@ -847,30 +848,18 @@ static size_t pin_window_middles(struct __test_metadata *_metadata, int ring,
 	static size_t at[SUB_WINDOWS];
 	struct iovec iov[SUB_WINDOWS];
 	size_t pages, i, w, nr_iov = 0;
-	long free_kb = 0;
-	char line[512], *p;
 	uint64_t *pm;
-	FILE *f;
+	long free_mib;
 	int fd;
 
 	/*
 	 * Page cache of earlier tests would be a clean (movable) range our
 	 * pins do not cut: only our pages and free frames on node 1.
 	 */
-	sync();
-	write_sysctl("/proc/sys/vm/drop_caches", "3");
-	f = fopen("/sys/devices/system/node/node1/meminfo", "r");
-	if (!f)
+	free_mib = node_free_mib(1);
+	if (free_mib <= 256)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		p = strstr(line, "MemFree:");
-		if (p)
-			free_kb = atol(p + 8);
-	}
-	fclose(f);
-	if (free_kb <= 256 * 1024)
-		return 0;
-	*fill = (free_kb / 1024 - 48) * MIB;
+	*fill = (free_mib - 48) * MIB;
 	pages = *fill / psize;
 	*big = mmap(NULL, *fill, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -433,48 +433,9 @@ TEST_F(contig, process_madvise_self)
 	close(pidfd);
 }
 
-/* Root (CAP_SYS_NICE + ptrace read) may advise another process. */
-TEST_F(contig, process_madvise_remote_root)
-{
-	int pidfd, rfd, status;
-	char *remote;
-	pid_t pid;
-
-	if (geteuid())
-		SKIP(return, "needs root");
-	pid = spawn_sleeper(0, &rfd);
-	ASSERT_GT(pid, 0);
-	ASSERT_EQ(read(rfd, &remote, sizeof(remote)), sizeof(remote));
-	pidfd = sys_pidfd_open(pid);
-	ASSERT_GE(pidfd, 0);
-	EXPECT_EQ(sys_process_madvise(pidfd, remote, 16 * page_size,
-				      MADV_CONTIG), 16 * page_size);
-	EXPECT_EQ(contig_nr_lines(pid), 1);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	close(pidfd);
-	close(rfd);
-}
-
-/* The number of vmas of @pid, from /proc/PID/maps; -1 on error. */
-static int nr_vmas(pid_t pid)
-{
-	char path[64], line[512];
-	int n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n++;
-	fclose(f);
-	return n;
-}
-
 /*
- * Advice from another process leaves its address space as it is: no vma
+ * Root (CAP_SYS_NICE + ptrace read) may advise another process. The
+ * advice leaves that process's address space as it is: no vma
  * split, no VM_CONTIG ("ct"), as for every advice mainline's
  * process_madvise() accepts (a split vma, and pieces that no longer
  * merge, would make the owner's mremap() over them fail). kcontigd works
@@ -494,14 +455,14 @@ TEST_F(contig, process_madvise_remote_keeps_vmas)
 	ASSERT_EQ(read(rfd, &remote, sizeof(remote)), sizeof(remote));
 	pidfd = sys_pidfd_open(pid);
 	ASSERT_GE(pidfd, 0);
-	n0 = nr_vmas(pid);
+	n0 = proc_nr_lines(pid, "maps");
 	ASSERT_GT(n0, 0);
 
 	/* The middle of the 16-page vma. */
 	EXPECT_EQ(sys_process_madvise(pidfd, remote + 4 * page_size,
 				      8 * page_size, MADV_CONTIG),
 		  8 * page_size);
-	EXPECT_EQ(nr_vmas(pid), n0);
+	EXPECT_EQ(proc_nr_lines(pid, "maps"), n0);
 	EXPECT_EQ(vma_has_flag(pid, (unsigned long)remote, "ct"), 0);
 	EXPECT_EQ(contig_nr_lines(pid), 1);
 
@@ -513,7 +474,7 @@ TEST_F(contig, process_madvise_remote_keeps_vmas)
 	EXPECT_EQ(sys_process_madvise(pidfd, remote, 16 * page_size,
 				      MADV_NOCONTIG), 16 * page_size);
 	EXPECT_EQ(contig_nr_lines(pid), 0);
-	EXPECT_EQ(nr_vmas(pid), n0);
+	EXPECT_EQ(proc_nr_lines(pid, "maps"), n0);
 
 	/* Cut in two by a NOCONTIG inside it: both ends stay advised. */
 	EXPECT_EQ(sys_process_madvise(pidfd, remote, 16 * page_size,
@@ -529,7 +490,7 @@ TEST_F(contig, process_madvise_remote_keeps_vmas)
 				      4 * page_size, MADV_NOCONTIG),
 		  4 * page_size);
 	EXPECT_EQ(contig_nr_lines(pid), 0);
-	EXPECT_EQ(nr_vmas(pid), n0);
+	EXPECT_EQ(proc_nr_lines(pid, "maps"), n0);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	close(pidfd);
