@@ -4,12 +4,15 @@
  *
  * madvise(MADV_CONTIG) sets VM_CONTIG on the advised part of a vma and
  * registers the mm with kcontigd: an mm_slot on kcontigd_mm_head, found by
- * kcontigd_mm_slots_hash, and MMF_VM_CONTIG on the mm. The kcontigd thread
- * visits the registered mms round robin, one full pass at a time
- * (full_scans counts passes), and drops an mm that no longer has a
- * VM_CONTIG vma. It sleeps without a timeout while nothing is registered.
+ * kcontigd_mm_slots_hash, and MMF_VM_CONTIG on the mm. From another
+ * process (process_madvise()) it changes no vma: the range goes to the
+ * slot's remote ranges, and every vma they overlap counts as advised
+ * (contig_vma_advised()). The kcontigd thread visits the registered mms
+ * round robin, one full pass at a time (full_scans counts passes), and
+ * drops an mm that no longer has an advised vma. It sleeps without a
+ * timeout while nothing is registered.
  *
- * Each VM_CONTIG vma gets an anchor (struct contig_anchor): a range of
+ * Each advised vma gets an anchor (struct contig_anchor): a range of
  * frames, in one zone, congruent with the vma modulo 2 MiB, overlapping no
  * other anchor (contig_anchor_tree, one interval tree for all processes).
  * The defrag loop walks the vma and puts the page at vpn onto
@@ -43,12 +46,13 @@
  * once mm_users has dropped to zero, never runs while kcontigd works on
  * that mm. A slot is unlinked under kcontigd_mm_lock by exactly one of:
  * __mem_defrag_exit(), kcontigd finding mm_users already zero, or kcontigd
- * finding no VM_CONTIG vma left. The last happens under the mmap read lock,
- * so it cannot race with madvise(), which registers under the write lock.
+ * finding no advised vma left. The last happens under the mmap read lock,
+ * so it cannot race with madvise(), which registers (and changes the remote
+ * ranges) under the write lock.
  *
  * Lifetime of an anchor: it belongs to its mm's slot, keyed there by
  * (vm_start, vm_end), never by a vma pointer. Every visit matches anchors
- * with the mm's VM_CONTIG vmas under the mmap read lock. A vma split,
+ * with the mm's advised vmas under the mmap read lock. A vma split,
  * shrunk or merged inherits the targets of the anchors it overlaps, after
  * their ranges were released (so a split moves nothing); anchors whose vma
  * is gone are dropped. Whoever unlinks the slot drops all its anchors.
@@ -690,7 +694,7 @@ static const struct mm_walk_ops contig_stats_walk_ops = {
 /* ------------------------------------------------------------------ anchors */
 
 /*
- * kcontigd's view of one VM_CONTIG vma, in its mm's slot keyed by
+ * kcontigd's view of one advised vma, in its mm's slot keyed by
  * (vm_start, vm_end) and revalidated against the vma under the mmap lock
  * at every visit. While anchored, the pfn ranges of its segments are in
  * contig_anchor_tree and no other anchor overlaps them: the page at vpn
@@ -1519,11 +1523,11 @@ static int contig_anchor_vma(struct kcontigd_mm_slot *mm_slot,
 }
 
 /*
- * Match the VM_CONTIG vmas of @mm_slot's mm with their anchors, under the
+ * Match the advised vmas of @mm_slot's mm with their anchors, under the
  * mmap read lock. A vma without one (new, split, shrunk, merged) gets a
  * new anchor: first the anchors no vma matched give up their ranges, then
  * a new vma they cover inherits its targets from them (nothing moves
- * again), and then they are dropped. Returns the number of VM_CONTIG vmas.
+ * again), and then they are dropped. Returns the number of advised vmas.
  */
 static unsigned int contig_match_anchors(struct kcontigd_mm_slot *mm_slot,
 					 unsigned long generation)
@@ -1610,7 +1614,7 @@ struct contig_spare {
 static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
 
 /*
- * One walk over the VM_CONTIG vmas of one mm, as compaction has its
+ * One walk over the advised vmas of one mm, as compaction has its
  * compact_control: what the pass allows, the vma and anchor being walked,
  * what the visit of the current page found, and the batches. kcontigd has
  * one, allocated with the thread.
@@ -2485,7 +2489,7 @@ static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
 
 /*
  * Visit the mm of @mm_slot; the caller holds an mm_users reference. Every
- * VM_CONTIG vma is matched with its anchor (see contig_match_anchors()),
+ * advised vma is matched with its anchor (see contig_match_anchors()),
  * then walked within the pass's budget and the mmap lock hold time.
  * Returns the pages moved.
  */
@@ -2498,7 +2502,7 @@ static bool contig_scan_out(struct contig_walk_control *cc)
 }
 
 /*
- * Walk the VM_CONTIG vmas of cc->mm_slot's mm from where the last visit
+ * Walk the advised vmas of cc->mm_slot's mm from where the last visit
  * stopped, wrapping around once: every vma gets its turn however many
  * there are, not only the lowest ones each pass.
  */
@@ -2807,7 +2811,7 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
  * contig_vma_advised() for a reader holding only the mmap read lock, not
  * the slot: kcontigd_mm_lock keeps the slot linked while it looks.
  */
-static bool contig_vma_advised_remote(struct vm_area_struct *vma)
+static bool contig_vma_advised_lookup(struct vm_area_struct *vma)
 {
 	struct kcontigd_mm_slot *mm_slot = NULL;
 	struct mm_slot *slot;
@@ -2831,7 +2835,7 @@ static bool contig_vma_advised_remote(struct vm_area_struct *vma)
  * @pid: the pid
  * @task: the task
  *
- * One line per VM_CONTIG vma. Readers need PTRACE_MODE_READ on @task;
+ * One line per advised vma. Readers need PTRACE_MODE_READ on @task;
  * anchors (physical addresses) are shown to CAP_SYS_ADMIN only.
  *
  * Return: 0 or a negative errno.
@@ -2855,7 +2859,7 @@ int proc_pid_contig(struct seq_file *m, struct pid_namespace *ns,
 	}
 	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
-		if (contig_vma_advised_remote(vma))
+		if (contig_vma_advised_lookup(vma))
 			contig_show_vma(m, vma, show_anchor);
 	}
 	mmap_read_unlock(mm);
