@@ -267,15 +267,34 @@ static bool contig_vma_eligible(struct vm_area_struct *vma)
 	       !vma_is_dax(vma);
 }
 
-/* The slot of @mm, registered; the caller holds its mmap write lock. */
-static struct kcontigd_mm_slot *contig_slot_of(struct mm_struct *mm)
+/* The slot of @mm, or NULL; under kcontigd_mm_lock. */
+static struct kcontigd_mm_slot *contig_slot_locked(struct mm_struct *mm)
 {
 	struct mm_slot *slot;
 
-	spin_lock(&kcontigd_mm_lock);
+	lockdep_assert_held(&kcontigd_mm_lock);
 	slot = mm_slot_lookup(kcontigd_mm_slots_hash, mm);
-	spin_unlock(&kcontigd_mm_lock);
 	return slot ? mm_slot_entry(slot, struct kcontigd_mm_slot, slot) : NULL;
+}
+
+/* The slot of @mm, or NULL; the caller holds its mmap write lock. */
+static struct kcontigd_mm_slot *contig_slot_of(struct mm_struct *mm)
+{
+	struct kcontigd_mm_slot *mm_slot;
+
+	spin_lock(&kcontigd_mm_lock);
+	mm_slot = contig_slot_locked(mm);
+	spin_unlock(&kcontigd_mm_lock);
+	return mm_slot;
+}
+
+/* Take the remote range @n out of @mm_slot and free it. */
+static void contig_remote_drop(struct kcontigd_mm_slot *mm_slot,
+			       struct interval_tree_node *n)
+{
+	interval_tree_remove(n, &mm_slot->remote);
+	mm_slot->nr_remote--;
+	kfree(contig_remote_of(n));
 }
 
 /* Free every remote range of @mm_slot (unlinked, or under the write lock). */
@@ -283,11 +302,9 @@ static void contig_remote_free_all(struct kcontigd_mm_slot *mm_slot)
 {
 	struct interval_tree_node *n;
 
-	while ((n = interval_tree_iter_first(&mm_slot->remote, 0, ULONG_MAX))) {
-		interval_tree_remove(n, &mm_slot->remote);
-		kfree(contig_remote_of(n));
-	}
-	mm_slot->nr_remote = 0;
+	while ((n = interval_tree_iter_first(&mm_slot->remote, 0, ULONG_MAX)))
+		contig_remote_drop(mm_slot, n);
+	mm_slot->nr_remote = 0;		/* none left, whatever it counted */
 }
 
 /*
@@ -310,6 +327,10 @@ static int contig_remote_del(struct kcontigd_mm_slot *mm_slot,
 		return -ENOSPC;
 	for (; n; n = next) {
 		next = interval_tree_iter_next(n, start, last);
+		if (n->start >= start && n->last <= last) {
+			contig_remote_drop(mm_slot, n);
+			continue;
+		}
 		interval_tree_remove(n, &mm_slot->remote);
 		if (n->start < start && n->last > last) {
 			(*spare)->it.start = end;
@@ -320,12 +341,8 @@ static int contig_remote_del(struct kcontigd_mm_slot *mm_slot,
 			n->last = start - 1;
 		} else if (n->start < start) {
 			n->last = start - 1;
-		} else if (n->last > last) {
-			n->start = end;
 		} else {
-			mm_slot->nr_remote--;
-			kfree(contig_remote_of(n));
-			continue;
+			n->start = end;
 		}
 		interval_tree_insert(n, &mm_slot->remote);
 	}
@@ -354,9 +371,7 @@ static int contig_remote_add(struct kcontigd_mm_slot *mm_slot,
 					       start ? start - 1 : 0, end)) {
 		start = min(start, n->start);
 		end = max(end, n->last + 1);
-		interval_tree_remove(n, &mm_slot->remote);
-		mm_slot->nr_remote--;
-		kfree(contig_remote_of(n));
+		contig_remote_drop(mm_slot, n);
 	}
 	r->it.start = start;
 	r->it.last = end - 1;
@@ -378,11 +393,8 @@ static void contig_remote_prune(struct kcontigd_mm_slot *mm_slot,
 	for (n = interval_tree_iter_first(&mm_slot->remote, 0, ULONG_MAX); n;
 	     n = next) {
 		next = interval_tree_iter_next(n, 0, ULONG_MAX);
-		if (find_vma_intersection(mm, n->start, n->last + 1))
-			continue;
-		interval_tree_remove(n, &mm_slot->remote);
-		mm_slot->nr_remote--;
-		kfree(contig_remote_of(n));
+		if (!find_vma_intersection(mm, n->start, n->last + 1))
+			contig_remote_drop(mm_slot, n);
 	}
 }
 
@@ -2748,14 +2760,12 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
 	unsigned long holes = 0, r99 = 0;
 	struct contig_stats st = { };
 	struct contig_anchor *a;
-	struct mm_slot *slot;
 	unsigned int i;
 
 	/* kcontigd_mm_lock: the slot stays linked while we look. */
 	spin_lock(&kcontigd_mm_lock);
-	slot = mm_slot_lookup(kcontigd_mm_slots_hash, vma->vm_mm);
-	if (slot) {
-		mm_slot = mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
+	mm_slot = contig_slot_locked(vma->vm_mm);
+	if (mm_slot) {
 		spin_lock(&mm_slot->lock);
 		a = contig_anchor_find(mm_slot, vma->vm_start, vma->vm_end);
 		if (a) {
@@ -2813,17 +2823,12 @@ static void contig_show_vma(struct seq_file *m, struct vm_area_struct *vma,
  */
 static bool contig_vma_advised_lookup(struct vm_area_struct *vma)
 {
-	struct kcontigd_mm_slot *mm_slot = NULL;
-	struct mm_slot *slot;
 	bool advised;
 
 	if (vma->vm_flags & VM_CONTIG)
 		return true;
 	spin_lock(&kcontigd_mm_lock);
-	slot = mm_slot_lookup(kcontigd_mm_slots_hash, vma->vm_mm);
-	if (slot)
-		mm_slot = mm_slot_entry(slot, struct kcontigd_mm_slot, slot);
-	advised = contig_vma_advised(mm_slot, vma);
+	advised = contig_vma_advised(contig_slot_locked(vma->vm_mm), vma);
 	spin_unlock(&kcontigd_mm_lock);
 	return advised;
 }
