@@ -40,6 +40,10 @@
  *         contig_anchor_lock (spinlock: the pfn ranges of all anchors
  *                             and their sums; never held across a move)
  *
+ * mem_defrag_collapse_begin() waits, under an mmap read lock at most and
+ * with no other lock held, for kcontigd to leave that mm; kcontigd leaves
+ * as soon as it sees the collapse and never waits for one.
+ *
  * Lifetime of an mm_slot: it holds an mm_count reference (mmgrab). Before
  * touching an mm, kcontigd takes an mm_users reference (mmget_not_zero)
  * under kcontigd_mm_lock, so __mem_defrag_exit(), which __mmput() calls
@@ -150,6 +154,83 @@ static struct task_struct *kcontigd_thread;
 static struct contig_walk_control *kcontigd_cc;	/* the thread's */
 static DEFINE_MUTEX(kcontigd_start_stop_lock);
 static DECLARE_WAIT_QUEUE_HEAD(kcontigd_wait);
+
+/*
+ * Collapses under way: khugepaged and MADV_COLLAPSE give up on a page
+ * they find isolated, locked or with a reference more (MADV_COLLAPSE
+ * fails with EAGAIN), which is what a page kcontigd is moving has, and
+ * what the folios it moved have until its CPU's LRU batch is drained. So
+ * a collapse waits for kcontigd to leave its mm (batches run, LRU batch
+ * drained), and kcontigd does not enter or stay in an mm while one of its
+ * collapses is under way: a huge page beats a contiguous range.
+ * Counted per hash bucket of mms: a collision makes kcontigd leave
+ * another mm alone for a moment, no more.
+ */
+#define CONTIG_COLLAPSE_HASH_BITS	6
+static atomic_t contig_collapsing[1 << CONTIG_COLLAPSE_HASH_BITS];
+static struct mm_struct *kcontigd_visiting;	/* the mm kcontigd is in */
+static DECLARE_WAIT_QUEUE_HEAD(kcontigd_visit_wait);
+
+static atomic_t *contig_collapse_count(struct mm_struct *mm)
+{
+	return &contig_collapsing[hash_ptr(mm, CONTIG_COLLAPSE_HASH_BITS)];
+}
+
+static bool contig_collapse_pending(struct mm_struct *mm)
+{
+	return atomic_read(contig_collapse_count(mm));
+}
+
+/**
+ * mem_defrag_collapse_begin - a collapse of @mm's pages starts
+ * @mm: the mm khugepaged or MADV_COLLAPSE is to collapse in
+ *
+ * Waits until kcontigd holds none of @mm's pages, and keeps it away from
+ * @mm until mem_defrag_collapse_end(). May sleep, for one batch of
+ * kcontigd's moves at most; the caller may hold @mm's mmap lock for read.
+ */
+void mem_defrag_collapse_begin(struct mm_struct *mm)
+{
+	atomic_inc(contig_collapse_count(mm));
+	/* Pairs with the smp_mb() of kcontigd_enter_mm(). */
+	smp_mb__after_atomic();
+	wait_event(kcontigd_visit_wait, READ_ONCE(kcontigd_visiting) != mm);
+}
+
+/**
+ * mem_defrag_collapse_end - the collapse mem_defrag_collapse_begin() began
+ * is over
+ * @mm: the mm it was in
+ */
+void mem_defrag_collapse_end(struct mm_struct *mm)
+{
+	atomic_dec(contig_collapse_count(mm));
+}
+
+/*
+ * kcontigd is about to work on @mm, whose mmap lock it holds: may it? Not
+ * while a collapse of it is under way.
+ */
+static bool kcontigd_enter_mm(struct mm_struct *mm)
+{
+	WRITE_ONCE(kcontigd_visiting, mm);
+	/* Pairs with the smp_mb__after_atomic() of collapse_begin. */
+	smp_mb();
+	return !contig_collapse_pending(mm);
+}
+
+/* kcontigd holds none of the mm's pages any more. */
+static void kcontigd_leave_mm(void)
+{
+	WRITE_ONCE(kcontigd_visiting, NULL);
+	wake_up_all(&kcontigd_visit_wait);
+}
+
+/* Should kcontigd let go of @mm: writers waiting, or a collapse? */
+static bool kcontigd_mm_wanted(struct mm_struct *mm)
+{
+	return mmap_lock_is_contended(mm) || contig_collapse_pending(mm);
+}
 
 /* Ask kcontigd for a pass now rather than at the end of its sleep. */
 static void kcontigd_wake(void)
@@ -2403,7 +2484,7 @@ static bool contig_walk_yield(struct contig_walk_control *cc,
 {
 	/* Let writers and other mms in. */
 	return visits >= cc->budget || kthread_should_stop() ||
-	       mmap_lock_is_contended(cc->vma->vm_mm) ||
+	       kcontigd_mm_wanted(cc->vma->vm_mm) ||
 	       time_after(jiffies, cc->deadline);
 }
 
@@ -2510,7 +2591,7 @@ static bool contig_scan_out(struct contig_walk_control *cc)
 {
 	return !cc->budget || kthread_should_stop() ||
 	       time_after(jiffies, cc->deadline) ||
-	       mmap_lock_is_contended(cc->mm_slot->slot.mm);
+	       kcontigd_mm_wanted(cc->mm_slot->slot.mm);
 }
 
 /*
@@ -2574,9 +2655,16 @@ static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
 	cc->moved = 0;
 
 	mmap_read_lock(mm);
+	if (!kcontigd_enter_mm(mm)) {
+		/* Collapsing: come back next pass. */
+		kcontigd_leave_mm();
+		mmap_read_unlock(mm);
+		return 0;
+	}
 	locked = ktime_get();
 	nr_vmas = contig_match_anchors(mm_slot, generation);
 	contig_scan_vmas(cc);
+	kcontigd_leave_mm();
 	trace_kcontigd_scan_mm(mm, nr_vmas,
 			       ktime_us_delta(ktime_get(), locked));
 

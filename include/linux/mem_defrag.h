@@ -19,6 +19,8 @@ struct task_struct;
 int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 		       unsigned long start, unsigned long end, int advice);
 void __mem_defrag_exit(struct mm_struct *mm);
+void mem_defrag_collapse_begin(struct mm_struct *mm);
+void mem_defrag_collapse_end(struct mm_struct *mm);
 int proc_pid_contig(struct seq_file *m, struct pid_namespace *ns,
 		    struct pid *pid, struct task_struct *task);
 
@@ -37,6 +39,14 @@ static inline int mem_defrag_madvise(struct vm_area_struct *vma,
 }
 
 static inline void mem_defrag_exit(struct mm_struct *mm)
+{
+}
+
+static inline void mem_defrag_collapse_begin(struct mm_struct *mm)
+{
+}
+
+static inline void mem_defrag_collapse_end(struct mm_struct *mm)
 {
 }
 #endif /* CONFIG_MEM_DEFRAG */

@@ -8,7 +8,8 @@
  * (the fallback), and kcontigd itself. Plus the race of PAGEMAP_SCAN's
  * async write-protect with migration, found by the mm selftest
  * pagemap_ioctl under kcontigd, driven both by move_pages(2) and by
- * exchange. And a vma KSM is to merge is left to KSM.
+ * exchange. And a vma KSM is to merge is left to KSM, and MADV_COLLAPSE
+ * of a range kcontigd is moving succeeds as it would without kcontigd.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -27,6 +28,10 @@
 #define PM_SOFT_DIRTY	BIT_ULL(55)
 #define PM_UFFD_WP	BIT_ULL(57)
 #define NPAGES		64
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
 
 static long psize;
 
@@ -598,6 +603,100 @@ TEST_F_TIMEOUT(bits, ksm_vma_left_to_ksm, 180)
 		moved += pfn_of(getpid(), self->a + i * psize) != before[i];
 	EXPECT_GE(moved, NPAGES / 2);
 	EXPECT_TRUE(data_intact(self->a, self->b, NPAGES));
+}
+
+/* As the mm selftest khugepaged asks: one retry on EAGAIN. */
+static int collapse_retry(char *p, size_t len)
+{
+	if (!madvise(p, len, MADV_COLLAPSE))
+		return 0;
+	if (errno == EAGAIN && !madvise(p, len, MADV_COLLAPSE))
+		return 0;
+	return -errno;
+}
+
+/* The word in brackets of a THP mode file ("always madvise [never]"). */
+static int thp_mode(const char *path, char *mode, size_t len)
+{
+	char buf[128], *l, *r;
+
+	if (read_sysfs(path, buf, sizeof(buf)))
+		return -1;
+	l = strchr(buf, '[');
+	r = l ? strchr(l, ']') : NULL;
+	if (!r || (size_t)(r - l) > len)
+		return -1;
+	*r = '\0';
+	strcpy(mode, l + 1);
+	return 0;
+}
+
+static long kcontigd_moved(void)
+{
+	return knob_read_long("pages_exchanged") +
+	       knob_read_long("pages_migrated");
+}
+
+#define COLLAPSE_PMDS	16
+#define COLLAPSE_ROUNDS	16
+
+/*
+ * MADV_COLLAPSE of 4 KiB pages that kcontigd is moving just then
+ * succeeds, as it does without kcontigd (the mm selftest khugepaged
+ * under kcontigd: "Collapse multiple fully populated PTE table: Bad
+ * return value", EAGAIN, because kcontigd held some of the pages
+ * isolated, locked or in its CPU's LRU batch when the collapse looked).
+ * Each round faults a fresh, fragmented 32 MiB range, advises it and,
+ * once kcontigd is at work on it, collapses it whole with one retry on
+ * EAGAIN, as that selftest does.
+ */
+TEST_F_TIMEOUT(bits, madv_collapse_not_refused, 300)
+{
+	unsigned long pages = COLLAPSE_PMDS * THP_SIZE / psize, i;
+	long before, moved, moved_during = 0;
+	char mode[32], *raw, *p, *b;
+	int round, rc, failed = 0;
+
+	if (!self->kcontigd)
+		SKIP(return, "kernel without exchange or kcontigd");
+	if (thp_mode(THP_ENABLED, mode, sizeof(mode)))
+		SKIP(return, "no THP");
+	/* 4 KiB faults; MADV_COLLAPSE does not depend on the mode. */
+	ASSERT_EQ(write_sysctl(THP_ENABLED, "never"), 0);
+	for (round = 0; round < COLLAPSE_ROUNDS; round++) {
+		raw = mmap(NULL, (COLLAPSE_PMDS + 1) * THP_SIZE,
+			   PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		b = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(raw, MAP_FAILED);
+		ASSERT_NE(b, MAP_FAILED);
+		p = (char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+		for (i = 0; i < pages; i++) {
+			fill_page(p + i * psize, psize, 1000 + i);
+			fill_page(b + i * psize, psize, 2000 + i);
+		}
+		before = kcontigd_moved();
+		ASSERT_EQ(madvise(p, pages * psize, MADV_CONTIG), 0);
+		/* Until kcontigd has moved some of the range's pages. */
+		for (i = 0; i < 2000 && kcontigd_moved() - before < 64; i++)
+			usleep(1000);
+		moved = kcontigd_moved();
+		rc = collapse_retry(p, pages * psize);
+		moved_during += kcontigd_moved() - moved;
+		if (rc) {
+			failed++;
+			TH_LOG("round %d: MADV_COLLAPSE: %s", round,
+			       strerror(-rc));
+		}
+		EXPECT_TRUE(data_intact(p, b, pages));
+		munmap(raw, (COLLAPSE_PMDS + 1) * THP_SIZE);
+		munmap(b, pages * psize);
+	}
+	write_sysctl(THP_ENABLED, mode);
+	ksft_print_msg("%d of %d collapses refused; kcontigd moved %ld pages during them\n",
+		       failed, COLLAPSE_ROUNDS, moved_during);
+	EXPECT_EQ(failed, 0);
 }
 
 TEST_HARNESS_MAIN
