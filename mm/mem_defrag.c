@@ -40,9 +40,9 @@
  *         contig_anchor_lock (spinlock: the pfn ranges of all anchors
  *                             and their sums; never held across a move)
  *
- * mem_defrag_collapse_begin() waits, under an mmap read lock at most and
- * with no other lock held, for kcontigd to leave that mm; kcontigd leaves
- * as soon as it sees the collapse and never waits for one.
+ * mem_defrag_pause_mm() waits, under an mmap read lock at most and with
+ * no other lock held, for kcontigd to leave that mm; kcontigd leaves as
+ * soon as it sees the pause and never waits for the paused work.
  *
  * Lifetime of an mm_slot: it holds an mm_count reference (mmgrab). Before
  * touching an mm, kcontigd takes an mm_users reference (mmget_not_zero)
@@ -156,67 +156,67 @@ static DEFINE_MUTEX(kcontigd_start_stop_lock);
 static DECLARE_WAIT_QUEUE_HEAD(kcontigd_wait);
 
 /*
- * Collapses under way: khugepaged and MADV_COLLAPSE give up on a page
- * they find isolated, locked or with a reference more (MADV_COLLAPSE
- * fails with EAGAIN), which is what a page kcontigd is moving has, and
- * what the folios it moved have until its CPU's LRU batch is drained. So
- * a collapse waits for kcontigd to leave its mm (batches run, LRU batch
- * drained), and kcontigd does not enter or stay in an mm while one of its
- * collapses is under way: a huge page beats a contiguous range.
- * Counted per hash bucket of mms: a collision makes kcontigd leave
- * another mm alone for a moment, no more.
+ * Work on an mm that fails on a page kcontigd holds: khugepaged and
+ * MADV_COLLAPSE give up on a page they find isolated, locked or with a
+ * reference more (MADV_COLLAPSE fails with EAGAIN), MADV_PAGEOUT skips
+ * it. That is what a page kcontigd is moving has, and what the folios it
+ * moved have until its CPU's LRU batch is drained. So such work pauses
+ * kcontigd on its mm: it waits for kcontigd to leave the mm (batches run,
+ * LRU batch drained), and kcontigd does not enter or stay in an mm while
+ * it is paused. A huge page, or a page the owner wants out, beats a
+ * contiguous range. Counted per hash bucket of mms: a collision pauses
+ * kcontigd on another mm for a moment, no more.
  */
-#define CONTIG_COLLAPSE_HASH_BITS	6
-static atomic_t contig_collapsing[1 << CONTIG_COLLAPSE_HASH_BITS];
+#define KCONTIGD_PAUSE_HASH_BITS	6
+static atomic_t kcontigd_pauses[1 << KCONTIGD_PAUSE_HASH_BITS];
 static struct mm_struct *kcontigd_visiting;	/* the mm kcontigd is in */
 static DECLARE_WAIT_QUEUE_HEAD(kcontigd_visit_wait);
 
-static atomic_t *contig_collapse_count(struct mm_struct *mm)
+static atomic_t *kcontigd_pause_count(struct mm_struct *mm)
 {
-	return &contig_collapsing[hash_ptr(mm, CONTIG_COLLAPSE_HASH_BITS)];
+	return &kcontigd_pauses[hash_ptr(mm, KCONTIGD_PAUSE_HASH_BITS)];
 }
 
-static bool contig_collapse_pending(struct mm_struct *mm)
+static bool kcontigd_mm_paused(struct mm_struct *mm)
 {
-	return atomic_read(contig_collapse_count(mm));
+	return atomic_read(kcontigd_pause_count(mm));
 }
 
 /**
- * mem_defrag_collapse_begin - a collapse of @mm's pages starts
- * @mm: the mm khugepaged or MADV_COLLAPSE is to collapse in
+ * mem_defrag_pause_mm - keep kcontigd off an mm's pages
+ * @mm: the mm khugepaged, MADV_COLLAPSE or MADV_PAGEOUT is to work on
  *
  * Waits until kcontigd holds none of @mm's pages, and keeps it away from
- * @mm until mem_defrag_collapse_end(). May sleep, for one batch of
+ * @mm until mem_defrag_resume_mm(). May sleep, for one batch of
  * kcontigd's moves at most; the caller may hold @mm's mmap lock for read.
  */
-void mem_defrag_collapse_begin(struct mm_struct *mm)
+void mem_defrag_pause_mm(struct mm_struct *mm)
 {
-	atomic_inc(contig_collapse_count(mm));
+	atomic_inc(kcontigd_pause_count(mm));
 	/* Pairs with the smp_mb() of kcontigd_enter_mm(). */
 	smp_mb__after_atomic();
 	wait_event(kcontigd_visit_wait, READ_ONCE(kcontigd_visiting) != mm);
 }
 
 /**
- * mem_defrag_collapse_end - the collapse mem_defrag_collapse_begin() began
- * is over
- * @mm: the mm it was in
+ * mem_defrag_resume_mm - end what mem_defrag_pause_mm() began
+ * @mm: the mm it was for
  */
-void mem_defrag_collapse_end(struct mm_struct *mm)
+void mem_defrag_resume_mm(struct mm_struct *mm)
 {
-	atomic_dec(contig_collapse_count(mm));
+	atomic_dec(kcontigd_pause_count(mm));
 }
 
 /*
  * kcontigd is about to work on @mm, whose mmap lock it holds: may it? Not
- * while a collapse of it is under way.
+ * while it is paused there.
  */
 static bool kcontigd_enter_mm(struct mm_struct *mm)
 {
 	WRITE_ONCE(kcontigd_visiting, mm);
-	/* Pairs with the smp_mb__after_atomic() of collapse_begin. */
+	/* Pairs with the smp_mb__after_atomic() of mem_defrag_pause_mm(). */
 	smp_mb();
-	return !contig_collapse_pending(mm);
+	return !kcontigd_mm_paused(mm);
 }
 
 /* kcontigd holds none of the mm's pages any more. */
@@ -226,10 +226,10 @@ static void kcontigd_leave_mm(void)
 	wake_up_all(&kcontigd_visit_wait);
 }
 
-/* Should kcontigd let go of @mm: writers waiting, or a collapse? */
+/* Should kcontigd let go of @mm: writers waiting, or paused? */
 static bool kcontigd_mm_wanted(struct mm_struct *mm)
 {
-	return mmap_lock_is_contended(mm) || contig_collapse_pending(mm);
+	return mmap_lock_is_contended(mm) || kcontigd_mm_paused(mm);
 }
 
 /* Ask kcontigd for a pass now rather than at the end of its sleep. */
@@ -2656,7 +2656,7 @@ static unsigned long kcontigd_scan_mm(struct contig_walk_control *cc,
 
 	mmap_read_lock(mm);
 	if (!kcontigd_enter_mm(mm)) {
-		/* Collapsing: come back next pass. */
+		/* Paused: come back next pass. */
 		kcontigd_leave_mm();
 		mmap_read_unlock(mm);
 		return 0;

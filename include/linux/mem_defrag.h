@@ -19,8 +19,8 @@ struct task_struct;
 int mem_defrag_madvise(struct vm_area_struct *vma, unsigned long *vm_flags,
 		       unsigned long start, unsigned long end, int advice);
 void __mem_defrag_exit(struct mm_struct *mm);
-void mem_defrag_collapse_begin(struct mm_struct *mm);
-void mem_defrag_collapse_end(struct mm_struct *mm);
+void mem_defrag_pause_mm(struct mm_struct *mm);
+void mem_defrag_resume_mm(struct mm_struct *mm);
 int proc_pid_contig(struct seq_file *m, struct pid_namespace *ns,
 		    struct pid *pid, struct task_struct *task);
 
@@ -42,11 +42,11 @@ static inline void mem_defrag_exit(struct mm_struct *mm)
 {
 }
 
-static inline void mem_defrag_collapse_begin(struct mm_struct *mm)
+static inline void mem_defrag_pause_mm(struct mm_struct *mm)
 {
 }
 
-static inline void mem_defrag_collapse_end(struct mm_struct *mm)
+static inline void mem_defrag_resume_mm(struct mm_struct *mm)
 {
 }
 #endif /* CONFIG_MEM_DEFRAG */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/swap.h>
 
 #define EXCHANGE_DEBUGFS	"/sys/kernel/debug/exchange_pages"
 #define PROC_KPAGECOUNT		"/proc/kpagecount"
@@ -362,6 +363,117 @@ static inline long page_in_own_block(char *p, unsigned long pages)
 			idx = i;
 	free(pfns);
 	return idx;
+}
+
+/* A zram swap device, for the tests that swap. */
+struct swap_dev {
+	int id;			/* zram device number, -1 if none */
+	bool added;		/* hot-added here: hot-removed at teardown */
+	bool on;		/* swapon() succeeded */
+	char path[32];		/* /dev/zramN */
+};
+
+#define SWAP_DEV_SIZE	(32UL << 20)
+
+/* The header mkswap(8) writes: version 1, no bad pages, no label. */
+static inline int write_swap_header(const char *dev, size_t size)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	/* version, last_page, nr_badpages, after 1024 bytes of boot block */
+	uint32_t info[3] = { 1, size / psize - 1, 0 };
+	char *page = calloc(1, psize);
+	int fd, ret = 0;
+	ssize_t n;
+
+	if (!page)
+		return -ENOMEM;
+	memcpy(page + 1024, info, sizeof(info));
+	memcpy(page + psize - 10, "SWAPSPACE2", 10);
+	fd = open(dev, O_WRONLY);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = pwrite(fd, page, psize, 0);
+	if (n < 0 || fsync(fd))
+		ret = -errno;
+	else if (n != psize)
+		ret = -EIO;
+	close(fd);
+out:
+	free(page);
+	return ret;
+}
+
+/*
+ * Swap on a zram device, at the highest priority so that reclaim picks it:
+ * zram0 if it is unused, else a hot-added one. NULL, or why not.
+ */
+static inline const char *swap_dev_setup(struct swap_dev *s)
+{
+	static char why[128];
+	char path[64], buf[16];
+	int ret;
+
+	s->id = -1;
+	if (read_sysfs("/sys/block/zram0/initstate", buf, sizeof(buf)) == 0 &&
+	    !strcmp(buf, "0")) {
+		s->id = 0;
+	} else if (read_sysfs("/sys/class/zram-control/hot_add", buf,
+			      sizeof(buf)) == 0) {
+		s->id = atoi(buf);
+		s->added = true;
+	} else {
+		return "no zram device (CONFIG_ZRAM)";
+	}
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", s->id);
+	snprintf(buf, sizeof(buf), "%lu", SWAP_DEV_SIZE);
+	ret = write_sysctl(path, buf);
+	if (ret) {
+		snprintf(why, sizeof(why), "zram%d disksize: %s", s->id,
+			 strerror(-ret));
+		return why;
+	}
+	snprintf(s->path, sizeof(s->path), "/dev/zram%d", s->id);
+	ret = write_swap_header(s->path, SWAP_DEV_SIZE);
+	if (ret) {
+		snprintf(why, sizeof(why), "swap header on %s: %s", s->path,
+			 strerror(-ret));
+		return why;
+	}
+	if (swapon(s->path, SWAP_FLAG_PREFER | SWAP_FLAG_PRIO_MASK)) {
+		snprintf(why, sizeof(why), "swapon %s: %s", s->path,
+			 strerror(errno));
+		return why;
+	}
+	s->on = true;
+	return NULL;
+}
+
+/* swapoff(): every swapped page is read back in. 0 or -errno. */
+static inline int swap_dev_off(struct swap_dev *s)
+{
+	if (!s->on)
+		return 0;
+	if (swapoff(s->path))
+		return -errno;
+	s->on = false;
+	return 0;
+}
+
+static inline void swap_dev_teardown(struct swap_dev *s)
+{
+	char path[64], id[16];
+
+	if (s->id < 0 || swap_dev_off(s))
+		return;
+	snprintf(path, sizeof(path), "/sys/block/zram%d/reset", s->id);
+	write_sysctl(path, "1");
+	if (s->added) {
+		snprintf(id, sizeof(id), "%d", s->id);
+		write_sysctl("/sys/class/zram-control/hot_remove", id);
+	}
+	s->id = -1;
 }
 
 #endif /* __EXCHANGE_UTIL_H */

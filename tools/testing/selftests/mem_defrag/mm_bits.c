@@ -9,10 +9,12 @@
  * async write-protect with migration, found by the mm selftest
  * pagemap_ioctl under kcontigd, driven both by move_pages(2) and by
  * exchange. And a vma KSM is to merge is left to KSM, and MADV_COLLAPSE
- * of a range kcontigd is moving succeeds as it would without kcontigd.
+ * and MADV_PAGEOUT of a range kcontigd is moving do all they would
+ * without kcontigd.
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -627,7 +629,7 @@ static int thp_mode(const char *path, char *mode, size_t len)
 	if (!r || (size_t)(r - l) > len)
 		return -1;
 	*r = '\0';
-	strcpy(mode, l + 1);
+	snprintf(mode, len, "%s", l + 1);
 	return 0;
 }
 
@@ -696,6 +698,69 @@ TEST_F_TIMEOUT(bits, madv_collapse_not_refused, 300)
 	write_sysctl(THP_ENABLED, mode);
 	ksft_print_msg("%d of %d collapses refused; kcontigd moved %ld pages during them\n",
 		       failed, COLLAPSE_ROUNDS, moved_during);
+	EXPECT_EQ(failed, 0);
+}
+
+#define PM_SWAP		BIT_ULL(62)
+#define PAGEOUT_PAGES	2048
+#define PAGEOUT_ROUNDS	8
+
+/*
+ * MADV_PAGEOUT of pages that kcontigd is moving just then swaps them all
+ * out, as it does without kcontigd (the mm selftest khugepaged under
+ * kcontigd: "Swapout one page", "Swapout 65 of 512 pages": a page
+ * isolated by kcontigd, or in its CPU's LRU batch, was skipped). Each
+ * round faults a fresh, fragmented 8 MiB range on one CPU, advises it
+ * and, once kcontigd is at work on it, pages it out.
+ */
+TEST_F_TIMEOUT(bits, madv_pageout_not_refused, 300)
+{
+	unsigned long pages = PAGEOUT_PAGES, i, swapped, kept = 0;
+	long before, moved, moved_during = 0;
+	struct swap_dev swap = { .id = -1 };
+	int round, failed = 0;
+	const char *why;
+	cpu_set_t cpus;
+	char *p, *b;
+
+	if (!self->kcontigd)
+		SKIP(return, "kernel without exchange or kcontigd");
+	why = swap_dev_setup(&swap);
+	if (why) {
+		swap_dev_teardown(&swap);
+		SKIP(return, "%s", why);
+	}
+	/* This CPU's LRU batch is the one MADV_PAGEOUT drains. */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	for (round = 0; round < PAGEOUT_ROUNDS; round++) {
+		ASSERT_EQ(map_interleaved(&p, &b, pages), 0);
+		before = kcontigd_moved();
+		ASSERT_EQ(madvise(p, pages * psize, MADV_CONTIG), 0);
+		/* Until kcontigd has moved some of the range's pages. */
+		for (i = 0; i < 2000 && kcontigd_moved() - before < 64; i++)
+			usleep(1000);
+		moved = kcontigd_moved();
+		ASSERT_EQ(madvise(p, pages * psize, MADV_PAGEOUT), 0);
+		moved_during += kcontigd_moved() - moved;
+		swapped = 0;
+		for (i = 0; i < pages; i++)
+			swapped += !!(pagemap_entry_of(getpid(), p + i * psize) &
+				      PM_SWAP);
+		if (swapped != pages) {
+			failed++;
+			kept += pages - swapped;
+			TH_LOG("round %d: %lu of %lu pages not paged out",
+			       round, pages - swapped, pages);
+		}
+		EXPECT_TRUE(data_intact(p, b, pages));
+		munmap(p, pages * psize);
+		munmap(b, pages * psize);
+	}
+	swap_dev_teardown(&swap);
+	ksft_print_msg("%d of %d page-outs left %lu pages in; kcontigd moved %ld pages during them\n",
+		       failed, PAGEOUT_ROUNDS, kept, moved_during);
 	EXPECT_EQ(failed, 0);
 }
 
