@@ -262,14 +262,37 @@ static bool kcontigd_done(void *p, double secs)
 	return false;
 }
 
+#define SPLIT_HUGE_PAGES	"/sys/kernel/debug/split_huge_pages"
+
+/*
+ * A THP split into 512 order-0 pages: frames in a pageblock that holds
+ * nothing else, so the fallback can always free them. NULL without THP.
+ */
+static char *map_spare_frames(void)
+{
+	char *p = map_thp(3000), cmd[96];
+
+	if (!p || !is_thp(p))
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "%d,0x%lx,0x%lx", getpid(),
+		 (unsigned long)p, (unsigned long)p + THP_SIZE);
+	if (write_sysctl(SPLIT_HUGE_PAGES, cmd) || is_thp(p))
+		return NULL;
+	return p;
+}
+
 /*
  * Move the pages of @a (and with exchange those of @b) by @how; returns
  * how many pages of @a now sit on another frame, -1 on a failed request.
+ * A fallback whose target in @b cannot be freed is retried onto a frame
+ * of a split THP.
  */
 static long move_pages_by(struct _test_data_bits *self, enum mover how)
 {
+	unsigned long i, busy = 0, next_spare = 0;
 	uint64_t before[NPAGES], pfn_b[NPAGES];
-	unsigned long i, busy = 0;
+	int tried_spare = 0;
+	char *spare = NULL;
 	long moved = 0;
 
 	for (i = 0; i < NPAGES; i++) {
@@ -277,25 +300,39 @@ static long move_pages_by(struct _test_data_bits *self, enum mover how)
 		pfn_b[i] = pfn_of(getpid(), self->b + i * psize);
 	}
 	for (i = 0; how != BY_KCONTIGD && i < NPAGES; i++) {
+		uint64_t want = pfn_b[i];
 		int rc = exchange_request(how == BY_MIGRATION ? "fallback" : NULL,
 					  getpid(), self->a + i * psize,
 					  self->b + i * psize);
 
 		/*
 		 * The fallback cannot free a target in a pageblock that holds
-		 * unmovable pages (fragmented memory after other tests): that
-		 * page stays where it is (see min_moved()).
+		 * unmovable pages (fragmented memory after other tests): then
+		 * onto a spare frame, else that page stays where it is (see
+		 * min_moved()).
 		 */
 		if (rc == -EBUSY && how == BY_MIGRATION) {
-			busy++;
-			continue;
+			if (!tried_spare++)
+				spare = map_spare_frames();
+			while (rc == -EBUSY && spare &&
+			       next_spare < THP_SIZE / psize) {
+				char *t = spare + next_spare++ * psize;
+
+				want = pfn_of(getpid(), t);
+				rc = exchange_request("fallback", getpid(),
+						      self->a + i * psize, t);
+			}
+			if (rc == -EBUSY) {
+				busy++;
+				continue;
+			}
 		}
 		if (rc) {
 			fprintf(stderr, "# page %lu: request: %s\n", i,
 				strerror(-rc));
 			return -1;
 		}
-		if (pfn_of(getpid(), self->a + i * psize) != pfn_b[i])
+		if (pfn_of(getpid(), self->a + i * psize) != want)
 			return -1;
 	}
 	if (how == BY_KCONTIGD &&
@@ -305,8 +342,9 @@ static long move_pages_by(struct _test_data_bits *self, enum mover how)
 	for (i = 0; i < NPAGES; i++)
 		if (pfn_of(getpid(), self->a + i * psize) != before[i])
 			moved++;
-	if (busy)
-		ksft_print_msg("%lu targets busy (unmovable neighbours)\n", busy);
+	if (busy || next_spare)
+		ksft_print_msg("%lu targets busy (unmovable neighbours), %lu spare frames tried\n",
+			       busy, next_spare);
 	return moved;
 }
 
@@ -759,7 +797,7 @@ TEST_F_TIMEOUT(bits, madv_pageout_not_refused, 300)
 		munmap(b, pages * psize);
 	}
 	swap_dev_teardown(&swap);
-	ksft_print_msg("%d of %d page-outs left %lu pages in; kcontigd moved %ld pages during them\n",
+	ksft_print_msg("%d of %d page-outs left %lu pages in; kcontigd moved %ld during them\n",
 		       failed, PAGEOUT_ROUNDS, kept, moved_during);
 	EXPECT_EQ(failed, 0);
 }
