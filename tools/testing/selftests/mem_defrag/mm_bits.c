@@ -8,9 +8,9 @@
  * (the fallback), and kcontigd itself. Plus the race of PAGEMAP_SCAN's
  * async write-protect with migration, found by the mm selftest
  * pagemap_ioctl under kcontigd, driven both by move_pages(2) and by
- * exchange. And a vma KSM is to merge is left to KSM, and MADV_COLLAPSE
- * and MADV_PAGEOUT of a range kcontigd is moving do all they would
- * without kcontigd.
+ * exchange. And a vma KSM is to merge is left to KSM, and MADV_COLLAPSE,
+ * MADV_PAGEOUT and a THP split of a range kcontigd is moving do all they
+ * would without kcontigd.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -799,6 +799,69 @@ TEST_F_TIMEOUT(bits, madv_pageout_not_refused, 300)
 	swap_dev_teardown(&swap);
 	ksft_print_msg("%d of %d page-outs left %lu pages in; kcontigd moved %ld during them\n",
 		       failed, PAGEOUT_ROUNDS, kept, moved_during);
+	EXPECT_EQ(failed, 0);
+}
+
+#define SPLIT_THPS	16
+#define SPLIT_ROUNDS	8
+
+/*
+ * A split of THPs asked through debugfs splits every one, kcontigd at
+ * work on them or not (the mm selftest split_huge_page_test under
+ * kcontigd: "Still AnonHugePages not split": a THP kcontigd was moving
+ * whole, or had just moved into its CPU's LRU batch, had a reference
+ * more and was skipped). Each round faults 16 THPs, advises them and,
+ * once kcontigd is at work on them, splits them all.
+ */
+TEST_F_TIMEOUT(bits, thp_split_not_refused, 300)
+{
+	size_t len = SPLIT_THPS * THP_SIZE;
+	int round, k, left, failed = 0;
+	long before, moved_during = 0;
+	char cmd[96], *raw, *p;
+	unsigned long i;
+
+	if (!self->kcontigd)
+		SKIP(return, "kernel without exchange or kcontigd");
+	if (access(SPLIT_HUGE_PAGES, W_OK))
+		SKIP(return, "no %s", SPLIT_HUGE_PAGES);
+	for (round = 0; round < SPLIT_ROUNDS; round++) {
+		raw = mmap(NULL, len + THP_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(raw, MAP_FAILED);
+		p = (char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+		if (madvise(p, len, MADV_HUGEPAGE))
+			SKIP(return, "MADV_HUGEPAGE: %s", strerror(errno));
+		for (i = 0; i < len / psize; i++)
+			fill_page(p + i * psize, psize, 5000 + i);
+		if (!is_thp(p))
+			SKIP(return, "no THP (THP mode never?)");
+		before = kcontigd_moved();
+		ASSERT_EQ(madvise(p, len, MADV_CONTIG), 0);
+		/* Until kcontigd has moved one of them. */
+		for (i = 0; i < 4000 && kcontigd_moved() - before < 512; i++)
+			usleep(500);
+		before = kcontigd_moved();
+		snprintf(cmd, sizeof(cmd), "%d,0x%lx,0x%lx", getpid(),
+			 (unsigned long)p, (unsigned long)p + len);
+		ASSERT_EQ(write_sysctl(SPLIT_HUGE_PAGES, cmd), 0);
+		moved_during += kcontigd_moved() - before;
+		left = 0;
+		for (k = 0; k < SPLIT_THPS; k++)
+			left += is_thp(p + k * THP_SIZE);
+		if (left) {
+			failed++;
+			TH_LOG("round %d: %d of %d THPs not split", round,
+			       left, SPLIT_THPS);
+		}
+		for (i = 0; i < len / psize; i++)
+			if (!check_page(p + i * psize, psize, 5000 + i))
+				break;
+		EXPECT_EQ(i, len / psize);
+		munmap(raw, len + THP_SIZE);
+	}
+	ksft_print_msg("%d of %d splits left THPs; kcontigd moved %ld pages during them\n",
+		       failed, SPLIT_ROUNDS, moved_during);
 	EXPECT_EQ(failed, 0);
 }
 
