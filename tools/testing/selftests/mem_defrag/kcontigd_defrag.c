@@ -78,11 +78,6 @@ static void measure(void *buf, size_t len, long *runs, long *r99)
 	free(lens);
 }
 
-/*
- * A child that fills @mib MiB on node 0 and frees every other page; with
- * MAP_SHARED in @flags, of shmem, which kcontigd cannot exchange with
- * anon pages but migrates away (alloc_contig_range()).
- */
 /* MemFree of @node in MiB, after dropping the page cache; 0 if unknown. */
 static long node_free_mib(int node)
 {
@@ -106,7 +101,13 @@ static long node_free_mib(int node)
 	return kb / 1024;
 }
 
-static pid_t start_fragmenter_of(unsigned long mib, int flags, int *done_fd)
+/*
+ * A child that fills @mib MiB on node 0 and keeps one page in @stride;
+ * with MAP_SHARED in @flags, of shmem, which kcontigd cannot exchange
+ * with anon pages but migrates away (alloc_contig_range()).
+ */
+static pid_t start_fragmenter_of(unsigned long mib, int flags,
+				 unsigned long stride, int *done_fd)
 {
 	int ready[2], go[2];
 	pid_t pid;
@@ -119,6 +120,8 @@ static pid_t start_fragmenter_of(unsigned long mib, int flags, int *done_fd)
 		unsigned long pages = mib * MIB / psize, i;
 		char *p;
 
+		/* Its test gone, the read below ends (EOF), and so does it. */
+		close(go[1]);
 		bind_node0();
 		p = mmap(NULL, pages * psize, PROT_READ | PROT_WRITE,
 			 flags | MAP_ANONYMOUS, -1, 0);
@@ -127,26 +130,129 @@ static pid_t start_fragmenter_of(unsigned long mib, int flags, int *done_fd)
 		madvise(p, pages * psize, MADV_NOHUGEPAGE);
 		for (i = 0; i < pages; i++)
 			fill_page(p + i * psize, psize, 50000 + i);
-		for (i = 1; i < pages; i += 2)
-			madvise(p + i * psize, psize, flags & MAP_SHARED ?
-				MADV_REMOVE : MADV_DONTNEED);
+		for (i = 0; i < pages; i++)
+			if (i % stride)
+				madvise(p + i * psize, psize,
+					flags & MAP_SHARED ? MADV_REMOVE :
+							     MADV_DONTNEED);
 		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(2);
 		/* The occupants kcontigd exchanged keep their data. */
-		for (i = 0; i < pages; i += 2)
+		for (i = 0; i < pages; i += stride)
 			if (!check_page(p + i * psize, psize, 50000 + i))
 				_exit(3);
 		_exit(0);
 	}
-	if (pid > 0 && read(ready[0], &c, 1) != 1)
+	close(go[0]);
+	close(ready[1]);
+	if (pid < 0 || read(ready[0], &c, 1) != 1)
 		return -1;
+	close(ready[0]);
 	*done_fd = go[1];
 	return pid;
 }
 
 static pid_t start_fragmenter(unsigned long mib, int *done_fd)
 {
-	return start_fragmenter_of(mib, MAP_PRIVATE, done_fd);
+	return start_fragmenter_of(mib, MAP_PRIVATE, 2, done_fd);
+}
+
+#define THP_DEFRAG	"/sys/kernel/mm/transparent_hugepage/defrag"
+#define PROACTIVE	"/proc/sys/vm/compaction_proactiveness"
+
+/* Is the 2 MiB at @p one PMD-sized folio? */
+static bool is_pmd_thp(char *p)
+{
+	uint64_t first = pfn_of(getpid(), p);
+
+	return is_thp(p) && first % 512 == 0 &&
+	       pfn_of(getpid(), p + THP_SIZE - psize) == first + 511;
+}
+
+/*
+ * A child that takes every free 2 MiB block of node 0 as a THP, until a
+ * fault gets none; meanwhile no compaction makes new blocks (THP defrag
+ * "never", no proactive compaction: the child puts both back when it
+ * ends). What is left free is the holes a fragmenter punched, so
+ * kcontigd's anchors must land on occupants: THPs of another process
+ * rank as unmovable. *@mib tells how much it took.
+ */
+static pid_t start_thp_filler(int *done_fd, unsigned long *mib)
+{
+	char defrag[128], proactive[16], c, *sel;
+	int ready[2], go[2];
+	pid_t pid;
+
+	/* The selected one of "always defer ... [madvise] never". */
+	if (read_sysfs(THP_DEFRAG, defrag, sizeof(defrag)) ||
+	    read_sysfs(PROACTIVE, proactive, sizeof(proactive)))
+		return -1;
+	sel = strchr(defrag, '[');
+	if (!sel || !strchr(sel, ']'))
+		return -1;
+	*strchr(sel, ']') = '\0';
+	memmove(defrag, sel + 1, strlen(sel));
+	/* A filler gone before its test ends: its pipe is no signal. */
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(ready) || pipe(go))
+		return -1;
+	if (write_sysctl(THP_DEFRAG, "never") || write_sysctl(PROACTIVE, "0"))
+		goto restore;
+	pid = fork();
+	if (pid == 0) {
+		size_t len = (node_free_mib(0) + 2) * MIB, off = 0;
+		char *raw, *p;
+
+		close(go[1]);
+		close(ready[0]);
+		bind_node0();
+		raw = mmap(NULL, len + THP_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		p = (char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+		if (raw != MAP_FAILED && !madvise(p, len, MADV_HUGEPAGE)) {
+			for (; off < len; off += THP_SIZE) {
+				p[off] = 1;
+				if (!is_pmd_thp(p + off)) {
+					madvise(p + off, len - off,
+						MADV_DONTNEED);
+					break;
+				}
+			}
+			off /= MIB;
+			if (write(ready[1], &off, sizeof(off)) == sizeof(off))
+				/* Told to go, or its test gone (EOF). */
+				read(go[0], &c, 1);
+		}
+		write_sysctl(THP_DEFRAG, defrag);
+		write_sysctl(PROACTIVE, proactive);
+		_exit(0);
+	}
+	close(go[0]);
+	close(ready[1]);
+	if (pid > 0 && read(ready[0], mib, sizeof(*mib)) == sizeof(*mib)) {
+		close(ready[0]);
+		*done_fd = go[1];
+		return pid;
+	}
+	close(ready[0]);
+	close(go[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+restore:
+	write_sysctl(THP_DEFRAG, defrag);
+	write_sysctl(PROACTIVE, proactive);
+	return -1;
+}
+
+/* Ends what start_thp_filler() started; its exit status, or -1. */
+static int stop_thp_filler(pid_t pid, int fd)
+{
+	int status;
+
+	close(fd);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 static int stop_fragmenter(pid_t pid, int fd)
@@ -1474,18 +1580,22 @@ static bool check_filled_but(char *p, size_t len, int seed, long skip)
 TEST_F_TIMEOUT(defrag, copy_errors_lose_nothing, 900)
 {
 	size_t len = 16 * MIB;
+	unsigned long filled;
+	int frag_fd, fill_fd;
 	struct contig_view v;
+	pid_t frag, fill;
 	char times[16];
 	long left;
-	int frag_fd;
-	pid_t frag;
 	char *buf;
 
 	if (access(FAIL_COPY_DIR "times", W_OK))
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION_DEBUG_FS)",
 		     FAIL_COPY_DIR);
+	/* The anchor on the fragmenter's pages, so that exchanges copy. */
 	frag = start_fragmenter(256, &frag_fd);
 	ASSERT_GT(frag, 0);
+	fill = start_thp_filler(&fill_fd, &filled);
+	ASSERT_GT(fill, 0);
 	ASSERT_EQ(bind_node0(), 0);
 	buf = map_filled(len, 9000, MAP_PRIVATE);
 	ASSERT_NE(buf, NULL);
@@ -1499,11 +1609,12 @@ TEST_F_TIMEOUT(defrag, copy_errors_lose_nothing, 900)
 	write_sysctl(FAIL_COPY_DIR "probability", "0");
 	ASSERT_EQ(read_sysfs(FAIL_COPY_DIR "times", times, sizeof(times)), 0);
 	left = atol(times);
-	TH_LOG("with errors: state=%s in_place=%ld/%ld, %ld of 40 left",
-	       v.state, v.in_place, v.resident, left);
+	TH_LOG("with errors (%lu MiB of THPs around): state=%s in_place=%ld/%ld, %ld of 40 left",
+	       filled, v.state, v.in_place, v.resident, left);
 	EXPECT_LT(left, 40)
 		TH_LOG("no copy failed: the injection was not reached");
 	EXPECT_TRUE(check_filled(buf, len, 9000));
+	EXPECT_EQ(stop_thp_filler(fill, fill_fd), 0);
 
 	/* Errors over: a new walk straightens what failed. */
 	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
@@ -1659,31 +1770,36 @@ static long injection_count(const struct injection *inj)
 static void injected_failures_lose_nothing(struct __test_metadata *_metadata,
 					   const struct injection *inj)
 {
-	long failed = knob_read_long("pages_failed"), n = 0, mib = 256;
+	long failed = knob_read_long("pages_failed"), n = 0;
+	int frag_fd, fill_fd, err;
 	size_t len = 16 * MIB;
+	unsigned long filled;
 	struct contig_view v;
+	pid_t frag, fill;
 	double deadline;
-	int frag_fd, err;
-	pid_t frag;
 	char *buf;
 
 	if (access(DEBUGFS "fail_function/inject", W_OK))
 		SKIP(return, "no fail_function (CONFIG_FAIL_FUNCTION)");
 	/*
-	 * kcontigd allocates pages only to migrate occupants it cannot
-	 * exchange (shmem ones, for an anon vma): leave node 0 no free range
-	 * the anchor could take instead of the fragmenter's.
+	 * kcontigd exchanges and allocates pages only for occupants (it
+	 * migrates shmem ones away from an anon vma): leave node 0 no free
+	 * range the anchor could take instead of the fragmenter's. Shmem
+	 * occupants one in 8: ranges of them are freer than any other.
 	 */
-	if (inj->occupants == MAP_SHARED)
-		mib = node_free_mib(0) - 64 > mib ? node_free_mib(0) - 64 : mib;
-	frag = start_fragmenter_of(mib, inj->occupants, &frag_fd);
+	frag = start_fragmenter_of(256, inj->occupants,
+				   inj->occupants == MAP_SHARED ? 8 : 2,
+				   &frag_fd);
 	ASSERT_GT(frag, 0);
+	fill = start_thp_filler(&fill_fd, &filled);
+	ASSERT_GT(fill, 0);
 	ASSERT_EQ(bind_node0(), 0);
 	buf = map_filled(len, 9100, MAP_PRIVATE);
 	ASSERT_NE(buf, NULL);
 	err = injection_start(inj);
 	if (err) {
 		injection_stop();
+		stop_thp_filler(fill, fill_fd);
 		stop_fragmenter(frag, frag_fd);
 		/* Not injectable: the ALLOW_ERROR_INJECTION entry is missing. */
 		ASSERT_EQ(err, 0) TH_LOG("arming %s %s: %s", inj->attr,
@@ -1701,12 +1817,14 @@ static void injected_failures_lose_nothing(struct __test_metadata *_metadata,
 		 (contig_view(buf, &v) || strcmp(v.state, "done")));
 	injection_stop();
 	contig_view(buf, &v);
-	TH_LOG("%s %s: %ld of %ld faults injected, state=%s in_place=%ld/%ld, %ld pages failed",
-	       inj->attr, inj->func ?: "", n, inj->times, v.state, v.in_place,
-	       v.resident, knob_read_long("pages_failed") - failed);
+	TH_LOG("%s %s (%lu MiB of THPs around): %ld of %ld faults injected, state=%s in_place=%ld/%ld, %ld pages failed",
+	       inj->attr, inj->func ?: "", filled, n, inj->times, v.state,
+	       v.in_place, v.resident,
+	       knob_read_long("pages_failed") - failed);
 	EXPECT_GT(n, 0) TH_LOG("the injection point was not reached");
 	EXPECT_TRUE(check_filled(buf, len, 9100));
 	EXPECT_TRUE(isolated_settles(30));
+	EXPECT_EQ(stop_thp_filler(fill, fill_fd), 0);
 
 	/*
 	 * Injection over: kcontigd finishes the vma (a blocked one is tried
