@@ -1817,7 +1817,7 @@ static void injected_failures_lose_nothing(struct __test_metadata *_metadata,
 		 (contig_view(buf, &v) || strcmp(v.state, "done")));
 	injection_stop();
 	contig_view(buf, &v);
-	TH_LOG("%s %s (%lu MiB of THPs around): %ld of %ld faults injected, state=%s in_place=%ld/%ld, %ld pages failed",
+	TH_LOG("%s %s (%lu MiB THPs): %ld of %ld injected, state=%s in_place=%ld/%ld, %ld failed",
 	       inj->attr, inj->func ?: "", filled, n, inj->times, v.state,
 	       v.in_place, v.resident,
 	       knob_read_long("pages_failed") - failed);
