@@ -184,11 +184,18 @@ static bool kcontigd_mm_paused(struct mm_struct *mm)
 
 /**
  * mem_defrag_pause_mm - keep kcontigd off an mm's pages
- * @mm: the mm khugepaged, MADV_COLLAPSE or MADV_PAGEOUT is to work on
+ * @mm: the mm khugepaged, MADV_COLLAPSE, MADV_PAGEOUT or a debugfs THP
+ *      split (split_huge_pages_pid()) is to work on
  *
- * Waits until kcontigd holds none of @mm's pages, and keeps it away from
- * @mm until mem_defrag_resume_mm(). May sleep, for one batch of
+ * Waits until kcontigd has left @mm (its batches run, nothing of @mm's
+ * vmas isolated, locked or referenced by it), and keeps it from walking
+ * @mm's vmas until mem_defrag_resume_mm(). May sleep, for one batch of
  * kcontigd's moves at most; the caller may hold @mm's mmap lock for read.
+ *
+ * A page of @mm that occupies the target frame of another mm's vma may
+ * still be exchanged or migrated away meanwhile, for an instant and
+ * under its folio lock, as compaction may: the paused work then sees a
+ * busy page, as it would for compaction's.
  */
 void mem_defrag_pause_mm(struct mm_struct *mm)
 {
