@@ -58,6 +58,7 @@
 #include <linux/uaccess.h>
 
 #define CREATE_TRACE_POINTS
+#include <kunit/static_stub.h>
 #include <trace/events/exchange.h>
 
 #include "internal.h"
@@ -182,6 +183,18 @@ static bool exchange_mte_tagged(struct folio *folio)
 }
 
 /*
+ * Can a PMD mapping become a migration entry? Not without
+ * ARCH_ENABLE_THP_MIGRATION (s390, mips64, sparc64): try_to_migrate()
+ * BUGs on a PMD-mapped folio there. A function of its own so that the
+ * KUnit suite can answer no on an architecture that says yes.
+ */
+static bool exchange_thp_migration_supported(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(exchange_thp_migration_supported);
+	return thp_migration_supported();
+}
+
+/*
  * Cheap checks, valid before and after taking the folio locks. Writeback
  * is waited for only in MIGRATE_SYNC, and never here (see
  * exchange_lock_pair()).
@@ -201,7 +214,8 @@ static int exchange_refuse(struct folio *a, struct folio *b,
 		    exchange_mte_tagged(f[i]))
 			return -EOPNOTSUPP;
 		/* A PMD mapping becomes a migration entry only if supported. */
-		if (folio_test_pmd_mappable(f[i]) && !thp_migration_supported())
+		if (folio_test_pmd_mappable(f[i]) &&
+		    !exchange_thp_migration_supported())
 			return -EOPNOTSUPP;
 		if (folio_maybe_dma_pinned(f[i]))
 			return -EBUSY;

@@ -187,6 +187,34 @@ static void exchange_test_same_folio(struct kunit *test)
 			      MIGRATE_SYNC, -EINVAL);
 }
 
+static bool exchange_test_no_thp_migration(void)
+{
+	return false;
+}
+
+/*
+ * PMD-sized folios where THP migration is not supported: -EOPNOTSUPP
+ * before anything is isolated (try_to_migrate() would BUG on a PMD
+ * mapping). x86_64 supports it: the check is told otherwise.
+ */
+static void exchange_test_no_thp_migration_refused(struct kunit *test)
+{
+	struct folio *a = exchange_test_alloc(test, HPAGE_PMD_ORDER,
+					      EXCHANGE_TEST_FILL_A);
+	struct folio *b = exchange_test_alloc(test, HPAGE_PMD_ORDER,
+					      EXCHANGE_TEST_FILL_B);
+
+	kunit_activate_static_stub(test, exchange_thp_migration_supported,
+				   exchange_test_no_thp_migration);
+	exchange_test_refused(test, folio_page(a, 0), EXCHANGE_TEST_FILL_A,
+			      folio_page(b, 0), EXCHANGE_TEST_FILL_B,
+			      MIGRATE_SYNC, -EOPNOTSUPP);
+	exchange_test_refused(test, folio_page(a, 7), EXCHANGE_TEST_FILL_A,
+			      folio_page(b, 511), EXCHANGE_TEST_FILL_B,
+			      MIGRATE_ASYNC, -EOPNOTSUPP);
+	kunit_deactivate_static_stub(test, exchange_thp_migration_supported);
+}
+
 /*
  * Frame state stays with the frame: PG_arch_1 (arm64's clean D-cache,
  * half of x86's PAT memtype) is not a content flag, exchange_flags()
@@ -228,6 +256,7 @@ static struct kunit_case exchange_test_cases[] = {
 	KUNIT_CASE(exchange_test_unequal_orders),
 	KUNIT_CASE(exchange_test_same_folio),
 	KUNIT_CASE(exchange_test_frame_flags),
+	KUNIT_CASE(exchange_test_no_thp_migration_refused),
 	{},
 };
 
