@@ -1934,6 +1934,76 @@ TEST_F_TIMEOUT(defrag, injected_page_alloc_failures, 900)
 	injected_failures_lose_nothing(_metadata, &injections[5]);
 }
 
+#define TRACING	DEBUGFS "tracing/"
+
+/* Empty the trace buffer. */
+static int trace_clear(void)
+{
+	int fd = open(TRACING "trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* The events of trace file lines that name @event. */
+static long trace_count(const char *event)
+{
+	FILE *f = fopen(TRACING "trace", "r");
+	char line[512];
+	long n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, event);
+	fclose(f);
+	return n;
+}
+
+/*
+ * kcontigd's moves with every exchange event on: the events
+ * of migration batches once read folios after their reference went (a
+ * freed folio, or one reused as a tail page: VM_BUG_ON_PGFLAGS under
+ * DEBUG_VM_PGFLAGS). Not forced, hammered: a 16 MiB vma whose targets
+ * hold shmem, each migrated away in a batch, traced.
+ */
+TEST_F_TIMEOUT(defrag, traced_moves, 900)
+{
+	size_t len = 16 * MIB;
+	unsigned long filled;
+	int frag_fd, fill_fd;
+	pid_t frag, fill;
+	long events;
+	char *buf;
+
+	if (access(TRACING "events/exchange/enable", W_OK))
+		SKIP(return, "no exchange tracepoints in tracefs");
+	frag = start_fragmenter_of(256, MAP_SHARED, 8, &frag_fd);
+	ASSERT_GT(frag, 0);
+	fill = start_thp_filler(&fill_fd, &filled);
+	ASSERT_GT(fill, 0);
+	ASSERT_EQ(bind_node0(), 0);
+	buf = map_filled(len, 9600, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(trace_clear(), 0);
+	ASSERT_EQ(write_sysctl(TRACING "events/exchange/enable", "1"), 0);
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	expect_straight(_metadata, buf, len, 9600, "traced");
+	write_sysctl(TRACING "events/exchange/enable", "0");
+	events = trace_count("exchange_fallback:");
+	TH_LOG("%lu MiB of THPs around; %ld exchange_fallback events",
+	       filled, events);
+	EXPECT_GT(events, 0) TH_LOG("no migration batch was traced");
+	EXPECT_TRUE(isolated_settles(30));
+	EXPECT_EQ(stop_thp_filler(fill, fill_fd), 0);
+	EXPECT_EQ(stop_fragmenter(frag, frag_fd), 0);
+	trace_clear();
+	munmap(buf, len);
+}
+
 /*
  * A page whose free target frame kcontigd cannot take (it is not on the
  * free lists, as in a per-CPU list, and alloc_contig_range() cannot free
