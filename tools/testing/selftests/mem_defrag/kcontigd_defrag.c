@@ -509,17 +509,22 @@ TEST_F_TIMEOUT(defrag, thp_mapped_whole_elsewhere_not_split, 300)
 	munmap(raw, 2 * THP_SIZE);
 }
 
-/* Several processes at once: their anchors never overlap. */
+/*
+ * Several processes at once: their anchors never overlap. Each stays
+ * until all have reported, so that the anchors compared all live at once
+ * (one that exits frees its range for the next).
+ */
 TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
 {
 #define NR_PROCS 8
 	const int nr = NR_PROCS;
 	size_t len = 4 * MIB;
 	struct { unsigned long pfn; pid_t pid; } got[NR_PROCS] = { };
-	int status, i, j, res[2];
+	int status, i, j, res[2], go[2];
 	pid_t pid[NR_PROCS];
 
 	ASSERT_EQ(pipe(res), 0);
+	ASSERT_EQ(pipe(go), 0);
 	for (i = 0; i < nr; i++) {
 		pid[i] = fork();
 		ASSERT_GE(pid[i], 0);
@@ -527,7 +532,9 @@ TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
 			struct contig_view v;
 			char *buf = map_filled(len, 4000 + i * 1000, MAP_PRIVATE);
 			unsigned long msg[2];
+			char c;
 
+			close(go[1]);
 			if (!buf || madvise(buf, len, MADV_CONTIG))
 				_exit(1);
 			if (!wait_settled(buf, &v, 600) || strcmp(v.state, "done"))
@@ -538,10 +545,13 @@ TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
 			msg[1] = getpid();
 			if (write(res[1], msg, sizeof(msg)) != sizeof(msg))
 				_exit(4);
-			sleep(1);	/* all anchors alive at once */
+			/* Until every anchor is reported (EOF). */
+			if (read(go[0], &c, 1) != 0)
+				_exit(5);
 			_exit(0);
 		}
 	}
+	close(go[0]);
 	for (i = 0; i < nr; i++) {
 		unsigned long msg[2];
 
@@ -549,6 +559,7 @@ TEST_F_TIMEOUT(defrag, eight_processes_disjoint_anchors, 900)
 		got[i].pfn = msg[0];
 		got[i].pid = msg[1];
 	}
+	close(go[1]);
 	for (i = 0; i < nr; i++) {
 		ASSERT_EQ(waitpid(pid[i], &status, 0), pid[i]);
 		EXPECT_TRUE(WIFEXITED(status));
