@@ -1125,6 +1125,19 @@ static int exchange_migrate_refuse(struct folio *folio)
 	return 0;
 }
 
+/**
+ * exchange_migrate_check - would the migration fallback move a folio?
+ * @folio: the folio, referenced by the caller
+ *
+ * Return: 0, or why not, as exchange_fallback_migrate() would refuse it
+ * (-EOPNOTSUPP, -EBUSY for a pinned folio, -EPERM for an unevictable one
+ * while vm.compact_unevictable_allowed is 0). Racy, as a hint.
+ */
+int exchange_migrate_check(struct folio *folio)
+{
+	return exchange_migrate_refuse(folio);
+}
+
 /* migrate_pages() callbacks: each source goes to the frame paired with it. */
 static struct folio *exchange_move_get(struct folio *src, unsigned long private)
 {
@@ -1345,6 +1358,209 @@ int exchange_migrate_to_node(struct page *src, int nid, enum migrate_mode mode)
 		return -ENOMEM;
 	}
 	return exchange_migrate_to(src, dst, mode);
+}
+
+/*
+ * Evacuation: the occupants of frames the caller wants (order-0 folios on
+ * an LRU list that exchange cannot swap with the page meant for their
+ * frame) are isolated into one list and migrated away with one
+ * migrate_pages() call, to free frames on their node that the caller's
+ * @keep_off does not refuse, as compaction migrates into the frames its
+ * free scanner found. No pageblock is isolated and no other CPU's lists
+ * are drained, unlike alloc_contig_range() for each frame.
+ */
+
+/* Frames allocated per occupant before giving up on it. */
+#define EXCHANGE_EVAC_TRIES	8
+
+/**
+ * exchange_evac_init - start an empty evacuation batch
+ * @ev: the batch
+ * @max: the most occupants it takes
+ * @keep_off: frames the occupants must not go to (those of anchors, say)
+ */
+void exchange_evac_init(struct exchange_evac *ev, unsigned int max,
+			bool (*keep_off)(unsigned long pfn))
+{
+	INIT_LIST_HEAD(&ev->list);
+	INIT_LIST_HEAD(&ev->frames);
+	INIT_LIST_HEAD(&ev->refused);
+	ev->keep_off = keep_off;
+	ev->zone = NULL;
+	ev->nr = 0;
+	ev->max = max;
+}
+
+/**
+ * exchange_evac_add - isolate the occupant of a frame for evacuation
+ * @ev: the batch
+ * @pfn: the frame
+ * @like: a folio (referenced by the caller) that would be exchanged onto
+ *	@pfn, or NULL: an occupant exchange would swap with @like, or a
+ *	page of @like's file, is left where it is
+ *
+ * Return: 0 when the occupant is queued; -ENOENT when the frame holds no
+ * folio (free, maybe in a per-CPU list); -EEXIST when exchange can swap
+ * it with @like; -EXDEV when it lies in another zone than the batch's;
+ * -ENOSPC when the batch is full; or as exchange_move_add() (-EBUSY also
+ * for part of a large folio and for a folio not on an LRU list).
+ */
+int exchange_evac_add(struct exchange_evac *ev, unsigned long pfn,
+		      struct folio *like)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	struct folio *folio;
+	int rc = 0;
+
+	if (!page || is_zone_device_page(page))
+		return -EOPNOTSUPP;
+	if (ev->nr >= ev->max)
+		return -ENOSPC;
+	if (ev->zone && page_zone(page) != ev->zone)
+		return -EXDEV;
+	if (PageBuddy(page))
+		return -ENOENT;
+	/* A tail page has no references of its own: part of a large folio. */
+	if (!get_page_unless_zero(page))
+		return PageTail(page) ? -EBUSY : -ENOENT;
+	folio = page_folio(page);
+	/*
+	 * A large occupant would be migrated whole, and split when no frames
+	 * of its size are free (see exchange_frames_refused()).
+	 */
+	if (folio_test_large(folio) || !folio_test_lru(folio))
+		rc = -EBUSY;
+	else if (like && (folio->mapping == like->mapping ||
+			  (exchange_same_kind(like, folio) &&
+			   !folio_test_private(folio) &&
+			   !folio_test_private_2(folio))))
+		/* Exchanged, or a page of the same file: one of the caller's. */
+		rc = -EEXIST;
+	else
+		rc = exchange_migrate_refuse(folio);
+	if (!rc && folio_isolate_lru(folio))
+		node_stat_mod_folio(folio, NR_ISOLATED_ANON +
+				    folio_is_file_lru(folio), 1);
+	else if (!rc)
+		rc = -EBUSY;
+	/* Isolated (the isolation has its own reference), or left alone. */
+	folio_put(folio);
+	if (rc)
+		return rc;
+	list_add_tail(&folio->lru, &ev->list);
+	ev->zone = page_zone(page);
+	ev->nr++;
+	return 0;
+}
+
+/*
+ * A free frame of the batch's node and zones, outside what @ev->keep_off
+ * refuses, or NULL. As alloc_migration_target() (the same zones), but with
+ * one light reclaim attempt at most (__GFP_NORETRY), as kcontigd is best
+ * effort, and none at all with @reclaim false: not while migrate_pages()
+ * holds folios locked and unmapped. Refused frames are held on
+ * @ev->refused until the batch is done, so they are not handed out again.
+ */
+static struct folio *exchange_evac_alloc(struct exchange_evac *ev,
+					 bool reclaim)
+{
+	gfp_t gfp = GFP_USER | __GFP_MOVABLE | __GFP_THISNODE |
+		    __GFP_NORETRY | __GFP_NOWARN;
+	int zidx = zone_idx(ev->zone), i;
+	struct folio *dst;
+
+	if (!reclaim)
+		gfp &= ~__GFP_DIRECT_RECLAIM;
+	if (is_highmem_idx(zidx) || zidx == ZONE_MOVABLE)
+		gfp |= __GFP_HIGHMEM;
+	for (i = 0; i < EXCHANGE_EVAC_TRIES; i++) {
+		dst = __folio_alloc_node(gfp, 0, zone_to_nid(ev->zone));
+		if (!dst || !ev->keep_off(folio_pfn(dst)))
+			return dst;
+		list_add(&dst->lru, &ev->refused);
+	}
+	return NULL;
+}
+
+/*
+ * migrate_pages() callback: a frame of the pool; a new one only when a
+ * retry used the pool up (a failed attempt frees its frame).
+ */
+static struct folio *exchange_evac_get(struct folio *src,
+				       unsigned long private)
+{
+	struct exchange_evac *ev = (struct exchange_evac *)private;
+	struct folio *dst;
+
+	dst = list_first_entry_or_null(&ev->frames, struct folio, lru);
+	if (!dst)
+		return exchange_evac_alloc(ev, false);
+	list_del(&dst->lru);
+	return dst;
+}
+
+static void exchange_evac_free(struct list_head *folios)
+{
+	struct folio *folio, *next;
+
+	list_for_each_entry_safe(folio, next, folios, lru) {
+		list_del(&folio->lru);
+		folio_put(folio);
+	}
+}
+
+/**
+ * exchange_evac_run - migrate the occupants queued by exchange_evac_add()
+ * @ev: the batch
+ * @mode: migration mode
+ *
+ * The frames the occupants go to are taken first, as compaction's free
+ * scanner gathers its frames before it migrates: occupants that get none
+ * stay where they are, and one without a frame does not end the batch.
+ * The occupants that did not move are put back. The frames left behind
+ * are given back to the buddy lists (the per-CPU lists of the batch's
+ * zone are drained once, on every CPU: kcontigd may have changed CPU
+ * while it migrated), where the caller can take them; others may take
+ * them first. @ev is empty again on return.
+ *
+ * Return: the number of occupants moved away.
+ */
+unsigned int exchange_evac_run(struct exchange_evac *ev,
+			       enum migrate_mode mode)
+{
+	unsigned int succeeded = 0, frames = 0, queued;
+	struct folio *folio, *next;
+	LIST_HEAD(stay);
+
+	if (!ev->nr)
+		return 0;
+	INIT_LIST_HEAD(&ev->frames);
+	while (frames < ev->nr && (folio = exchange_evac_alloc(ev, true))) {
+		list_add(&folio->lru, &ev->frames);
+		frames++;
+	}
+	/* No frame for the last ones: they stay. */
+	queued = ev->nr;
+	list_for_each_entry_safe_reverse(folio, next, &ev->list, lru) {
+		if (queued <= frames)
+			break;
+		list_move(&folio->lru, &stay);
+		queued--;
+	}
+	if (!list_empty(&stay))
+		putback_movable_pages(&stay);
+	if (frames)
+		migrate_pages(&ev->list, exchange_evac_get, NULL,
+			      (unsigned long)ev, mode, MR_CONTIG, &succeeded);
+	if (!list_empty(&ev->list))
+		putback_movable_pages(&ev->list);
+	exchange_evac_free(&ev->frames);
+	exchange_evac_free(&ev->refused);
+	drain_all_pages(ev->zone);
+	trace_exchange_evacuate(zone_to_nid(ev->zone), ev->nr, succeeded);
+	ev->zone = NULL;
+	ev->nr = 0;
+	return succeeded;
 }
 
 #ifdef CONFIG_DEBUG_FS

@@ -56,12 +56,33 @@ struct exchange_moves {
 	struct exchange_move move[] __counted_by(max);
 };
 
+/*
+ * A batch of occupants to migrate away from their frames, to any free
+ * frame of their node that @keep_off does not refuse (exchange_evac_*()).
+ */
+struct exchange_evac {
+	struct list_head list;		/* the isolated occupants */
+	struct list_head frames;	/* free frames they may go to */
+	struct list_head refused;	/* frames allocated but kept off */
+	bool (*keep_off)(unsigned long pfn);
+	struct zone *zone;		/* of every occupant of the batch */
+	unsigned int nr;
+	unsigned int max;
+};
+
 #ifdef CONFIG_MEM_DEFRAG
+void exchange_evac_init(struct exchange_evac *ev, unsigned int max,
+			bool (*keep_off)(unsigned long pfn));
+int exchange_evac_add(struct exchange_evac *ev, unsigned long pfn,
+		      struct folio *like);
+unsigned int exchange_evac_run(struct exchange_evac *ev,
+			       enum migrate_mode mode);
 int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode);
 int exchange_pages(struct page *a, struct page *b, enum migrate_mode mode);
 int exchange_fallback_migrate(struct page *src, unsigned long target_pfn,
 			      enum migrate_mode mode);
 int exchange_migrate_to_node(struct page *src, int nid, enum migrate_mode mode);
+int exchange_migrate_check(struct folio *folio);
 int exchange_move_add(struct exchange_moves *mv, struct page *src,
 		      struct page *dst);
 unsigned int exchange_move_run(struct exchange_moves *mv,

@@ -52,6 +52,24 @@ TRACE_EVENT(exchange_fallback,
 		  __entry->result)
 );
 
+/* exchange_evac_run() migrated a batch of occupants away from their frames. */
+TRACE_EVENT(exchange_evacuate,
+	TP_PROTO(int nid, unsigned int queued, unsigned int moved),
+	TP_ARGS(nid, queued, moved),
+	TP_STRUCT__entry(
+		__field(int, nid)
+		__field(unsigned int, queued)
+		__field(unsigned int, moved)
+	),
+	TP_fast_assign(
+		__entry->nid = nid;
+		__entry->queued = queued;
+		__entry->moved = moved;
+	),
+	TP_printk("nid=%d queued=%u moved=%u",
+		  __entry->nid, __entry->queued, __entry->moved)
+);
+
 #endif /* _TRACE_EXCHANGE_H */
 
 /* This part must be outside protection */
