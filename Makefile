@@ -212,7 +212,7 @@ sparse: config-check
 # folio_walk_start(), which it cannot follow: mm/madvise.c, mprotect.c and
 # khugepaged.c give the same warning for the same idioms.
 LINT_OBJS := mm/exchange.o mm/mem_defrag.o
-LINT_SPARSE_EXEMPT := context imbalance in '(contig_stats_pmd_entry|contig_move_one|contig_page_again)'
+LINT_SPARSE_EXEMPT := context imbalance in '(contig_stats_pmd_entry|contig_move_one|contig_page_again|contig_evacuate)'
 lint: config-check
 	@out=$$(cd $(SRC) && scripts/kernel-doc -none -Wall \
 		$(addprefix $(TOP)/,$(filter %.c %.h,$(KERNEL_NEW_FILES))) 2>&1); \

@@ -189,8 +189,9 @@ static bool kcontigd_mm_paused(struct mm_struct *mm)
  *
  * Waits until kcontigd has left @mm (its batches run, nothing of @mm's
  * vmas isolated, locked or referenced by it), and keeps it from walking
- * @mm's vmas until mem_defrag_resume_mm(). May sleep, for one batch of
- * kcontigd's moves at most; the caller may hold @mm's mmap lock for read.
+ * @mm's vmas until mem_defrag_resume_mm(). May sleep, for the batches
+ * kcontigd is running at most (occupants evacuated from targets, then the
+ * moves); the caller may hold @mm's mmap lock for read.
  *
  * A page of @mm that occupies the target frame of another mm's vma may
  * still be exchanged or migrated away meanwhile, for an instant and
@@ -914,6 +915,8 @@ static atomic_long_t contig_pages_in_place;	/* of the last walks */
 static unsigned long kcontigd_pages_exchanged;
 static unsigned long kcontigd_pages_migrated;
 static unsigned long kcontigd_pages_failed;
+static unsigned long kcontigd_occupants_evacuated;
+static unsigned long kcontigd_alloc_contig_calls;
 static unsigned long kcontigd_thp_split;
 static unsigned long kcontigd_reanchors;
 
@@ -1326,6 +1329,17 @@ static bool contig_range_taken(unsigned long pfn, unsigned long nr,
 	return false;
 }
 
+/* Is frame @pfn an anchor's? Occupants evacuated from targets go elsewhere. */
+static bool contig_pfn_anchored(unsigned long pfn)
+{
+	bool anchored;
+
+	spin_lock(&contig_anchor_lock);
+	anchored = contig_range_taken(pfn, 1, NULL);
+	spin_unlock(&contig_anchor_lock);
+	return anchored;
+}
+
 /*
  * Add @zone's candidates for a range of @nr frames congruent with @vpn
  * modulo @align to @best, which keeps the CONTIG_FINE_CANDIDATES with the
@@ -1712,6 +1726,8 @@ struct contig_spare {
 #define CONTIG_BATCH	64
 /* Pages per batch, 1 to CONTIG_BATCH: debugfs kcontigd_batch, to measure. */
 static unsigned int contig_batch __read_mostly = CONTIG_BATCH;
+/* Evacuate occupants in batches (debugfs kcontigd_evacuate, to measure). */
+static bool contig_evacuate_on __read_mostly = true;
 
 /*
  * One walk over the advised vmas of one mm, as compaction has its
@@ -1742,6 +1758,9 @@ struct contig_walk_control {
 	/* Migrations into spare frames waiting in a batch, and where each is */
 	struct exchange_moves *moves;
 	unsigned long moves_addr[CONTIG_BATCH];
+	/* Occupants to migrate off the targets; the addresses last tried so */
+	struct exchange_evac evac;
+	unsigned long evac_start, evac_end;
 };
 
 static struct contig_walk_control *contig_walk_control_alloc(void)
@@ -1760,6 +1779,7 @@ static struct contig_walk_control *contig_walk_control_alloc(void)
 		return NULL;
 	}
 	cc->moves->max = CONTIG_BATCH;
+	exchange_evac_init(&cc->evac, CONTIG_BATCH, contig_pfn_anchored);
 	return cc;
 }
 
@@ -2036,6 +2056,77 @@ static struct page *contig_page_again(struct contig_walk_control *cc,
 }
 
 /*
+ * The frame @target of the page at @addr holds an occupant that exchange
+ * cannot swap with it (another kind, fs-private page cache), or none the
+ * buddy lists know of yet (it sits in a per-CPU list). Migrate that
+ * occupant away, in one batch with those of the targets of the next pages
+ * of the segment that exchange cannot swap with their page either; the
+ * pages then migrate into the frames left free, in the move batch, as if
+ * the frames had been free all along. The batches are empty. True when
+ * @target may be free now: visit @addr again.
+ */
+static bool contig_evacuate(struct contig_walk_control *cc,
+			    unsigned long addr, unsigned long target)
+{
+	unsigned long limit = contig_target_end(cc->anchor, addr), end, moved;
+	struct exchange_evac *ev = &cc->evac;
+	struct page *tpage = pfn_to_page(target);
+	int first, rc;
+
+	first = exchange_evac_add(ev, target, NULL);
+	if (first == -ENOENT)
+		/* Freed into a per-CPU list: this CPU's, most likely. */
+		lru_add_drain_cpu_zone(page_zone(tpage));
+	else if (first)
+		return false;
+	end = min(cc->vma->vm_end,
+		  addr + ((unsigned long)READ_ONCE(contig_batch) << PAGE_SHIFT));
+	/* Its pages whose occupant stays take the slow way, not this again. */
+	cc->evac_start = addr;
+	cc->evac_end = end;
+	for (addr += PAGE_SIZE; addr < end; addr += PAGE_SIZE) {
+		unsigned long t = contig_target(cc->anchor, addr);
+		struct folio_walk fw;
+		struct folio *folio;
+
+		if (contig_target_end(cc->anchor, addr) != limit) {
+			cc->evac_end = addr;	/* the next segment */
+			break;
+		}
+		if (t == cc->pfn)
+			continue;	/* the page being moved */
+		folio = folio_walk_start(&fw, cc->vma, addr, 0);
+		if (!folio)
+			continue;
+		if (folio_test_large(folio) || page_to_pfn(fw.page) == t) {
+			folio_walk_end(&fw, cc->vma);
+			continue;
+		}
+		folio_get(folio);
+		folio_walk_end(&fw, cc->vma);
+		rc = exchange_evac_add(ev, t, folio);
+		folio_put(folio);
+		if (rc == -ENOSPC || rc == -EXDEV) {
+			cc->evac_end = addr;
+			break;
+		}
+	}
+	moved = exchange_evac_run(ev, MIGRATE_SYNC_LIGHT);
+	WRITE_ONCE(kcontigd_occupants_evacuated,
+		   kcontigd_occupants_evacuated + moved);
+	/* Free unless its occupant stayed: the visit again will tell. */
+	return moved || first == -ENOENT;
+}
+
+/* Free the target frames at @target by alloc_contig_range(), then migrate. */
+static int contig_take_and_migrate(struct page *page, unsigned long target)
+{
+	WRITE_ONCE(kcontigd_alloc_contig_calls,
+		   kcontigd_alloc_contig_calls + 1);
+	return exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
+}
+
+/*
  * Move the order-0 folio of @page, mapped at @addr, onto frame @target.
  * The caller's reference on it is consumed.
  */
@@ -2102,7 +2193,19 @@ static enum contig_outcome contig_move_small(struct contig_walk_control *cc,
 		out = CONTIG_RETRY;
 		goto put;
 	}
-	rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
+	/*
+	 * Once per page and visit, and only for a page migration takes (not
+	 * an mlocked one under compact_unevictable_allowed=0, say): then the
+	 * slow way, one frame.
+	 */
+	if (READ_ONCE(contig_evacuate_on) &&
+	    (addr < cc->evac_start || addr >= cc->evac_end) &&
+	    !exchange_migrate_check(page_folio(page)) &&
+	    contig_evacuate(cc, addr, target)) {
+		out = CONTIG_RETRY;
+		goto put;
+	}
+	rc = contig_take_and_migrate(page, target);
 	out = contig_fallback_outcome(rc, &cc->reason);
 	if (!contig_hole_off_node(cc, out, cc->pfn, target))
 		return out;
@@ -2176,7 +2279,7 @@ static enum contig_outcome contig_move_large(struct contig_walk_control *cc,
 		if (tpage)
 			return contig_queue_move(cc, page, tpage, addr);
 		/* Else free them: their occupants migrate elsewhere first. */
-		rc = exchange_fallback_migrate(page, target, MIGRATE_SYNC_LIGHT);
+		rc = contig_take_and_migrate(page, target);
 		return contig_fallback_outcome(rc, &cc->reason);
 	}
 	/*
@@ -2550,6 +2653,8 @@ static unsigned long contig_defrag_vma(struct contig_walk_control *cc)
 					 a->seg[0].pfn, a->reanchors);
 
 	cc->spare = (struct contig_spare){ };
+	cc->evac_start = 0;
+	cc->evac_end = 0;
 	for (addr = a->cursor; addr < vma->vm_end &&
 	     !contig_walk_yield(cc, visits); addr += cc->nr << PAGE_SHIFT) {
 		cc->reason = CONTIG_R_NONE;
@@ -3066,6 +3171,10 @@ static struct kobj_attribute name##_attr = __ATTR_RO(name)
 KCONTIGD_COUNTER_ATTR(pages_exchanged, READ_ONCE(kcontigd_pages_exchanged));
 KCONTIGD_COUNTER_ATTR(pages_migrated, READ_ONCE(kcontigd_pages_migrated));
 KCONTIGD_COUNTER_ATTR(pages_failed, READ_ONCE(kcontigd_pages_failed));
+KCONTIGD_COUNTER_ATTR(occupants_evacuated,
+		      READ_ONCE(kcontigd_occupants_evacuated));
+KCONTIGD_COUNTER_ATTR(alloc_contig_calls,
+		      READ_ONCE(kcontigd_alloc_contig_calls));
 KCONTIGD_COUNTER_ATTR(thp_split, READ_ONCE(kcontigd_thp_split));
 KCONTIGD_COUNTER_ATTR(reanchors, READ_ONCE(kcontigd_reanchors));
 KCONTIGD_COUNTER_ATTR(anchors, READ_ONCE(contig_nr_anchors));
@@ -3115,6 +3224,8 @@ static struct attribute *kcontigd_attrs[] = {
 	&pages_migrated_attr.attr,
 	&pages_in_place_attr.attr,
 	&pages_failed_attr.attr,
+	&occupants_evacuated_attr.attr,
+	&alloc_contig_calls_attr.attr,
 	&thp_split_attr.attr,
 	&anchors_attr.attr,
 	&anchored_pages_attr.attr,
@@ -3163,6 +3274,8 @@ static void __init kcontigd_debugfs_init(void)
 {
 	debugfs_create_file_unsafe("kcontigd_batch", 0600, NULL, NULL,
 				   &contig_batch_fops);
+	debugfs_create_bool("kcontigd_evacuate", 0600, NULL,
+			    &contig_evacuate_on);
 }
 #else
 static inline void kcontigd_debugfs_init(void)
