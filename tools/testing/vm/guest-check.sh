@@ -30,8 +30,12 @@ done
 # Room for hugetlb tests; restored by nothing (the VM is thrown away).
 echo 4 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
-# Extra arguments per test binary (none today).
-declare -A test_args=()
+# Extra arguments per test binary. The page-cache cases run in a boot of
+# their own (check.sh): the anchor they need, on a file's page cache, is
+# only there when earlier tests have not scattered kernel memory on node 0.
+declare -A test_args=(
+	[kcontigd_defrag]="-T pagecache_ext4 -T pagecache_xfs -T pagecache_btrfs"
+)
 for t in "${tests[@]}"; do
 	echo "=== $t"
 	# shellcheck disable=SC2086 # split on purpose
