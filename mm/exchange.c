@@ -760,17 +760,23 @@ int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode)
  * Isolate @folio from the LRU and count it, as compaction does. Failing
  * it (-EBUSY, nothing done) is one of the error injection points.
  */
-static noinline int exchange_isolate(struct folio *folio)
+/* Take @folio off its LRU list, counted as isolated, as migration does. */
+static bool exchange_isolate_lru(struct folio *folio)
 {
-	if (!folio_isolate_lru(folio)) {
-		/* It may still sit in a per-CPU batch on its way to the LRU. */
-		lru_add_drain_all();
-		if (!folio_isolate_lru(folio))
-			return -EBUSY;
-	}
+	if (!folio_isolate_lru(folio))
+		return false;
 	node_stat_mod_folio(folio, NR_ISOLATED_ANON + folio_is_file_lru(folio),
 			    folio_nr_pages(folio));
-	return 0;
+	return true;
+}
+
+static noinline int exchange_isolate(struct folio *folio)
+{
+	if (exchange_isolate_lru(folio))
+		return 0;
+	/* It may still sit in a per-CPU batch on its way to the LRU. */
+	lru_add_drain_all();
+	return exchange_isolate_lru(folio) ? 0 : -EBUSY;
 }
 ALLOW_ERROR_INJECTION(exchange_isolate, ERRNO);
 
@@ -1366,11 +1372,11 @@ int exchange_migrate_to_node(struct page *src, int nid, enum migrate_mode mode)
  * frame) are isolated into one list and migrated away with one
  * migrate_pages() call, to free frames on their node that the caller's
  * @keep_off does not refuse, as compaction migrates into the frames its
- * free scanner found. No pageblock is isolated and no other CPU's lists
- * are drained, unlike alloc_contig_range() for each frame.
+ * free scanner found. No pageblock is isolated, and the per-CPU lists are
+ * drained once per batch, not once per frame as alloc_contig_range() does.
  */
 
-/* Frames allocated per occupant before giving up on it. */
+/* Frames allocated for one frame of the pool before giving up. */
 #define EXCHANGE_EVAC_TRIES	8
 
 /**
@@ -1438,10 +1444,7 @@ int exchange_evac_add(struct exchange_evac *ev, unsigned long pfn,
 		rc = -EEXIST;
 	else
 		rc = exchange_migrate_refuse(folio);
-	if (!rc && folio_isolate_lru(folio))
-		node_stat_mod_folio(folio, NR_ISOLATED_ANON +
-				    folio_is_file_lru(folio), 1);
-	else if (!rc)
+	if (!rc && !exchange_isolate_lru(folio))
 		rc = -EBUSY;
 	/* Isolated (the isolation has its own reference), or left alone. */
 	folio_put(folio);
@@ -1534,7 +1537,6 @@ unsigned int exchange_evac_run(struct exchange_evac *ev,
 
 	if (!ev->nr)
 		return 0;
-	INIT_LIST_HEAD(&ev->frames);
 	while (frames < ev->nr && (folio = exchange_evac_alloc(ev, true))) {
 		list_add(&folio->lru, &ev->frames);
 		frames++;
