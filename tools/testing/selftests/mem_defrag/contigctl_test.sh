@@ -1099,8 +1099,11 @@ for t in "${tests[@]}"; do
 		fail=$((fail + 1))
 		continue
 	fi
+	t0=$(date +%s.%N)
 	"$t" > "$tmp/diag" 2>&1 && trc=0 || trc=$?
 	sed 's/^/# /' "$tmp/diag"
+	awk -v a="$t0" -v b="$(date +%s.%N)" -v t="${t#t_}" \
+		'BEGIN { printf "# %s: %.1f s\n", t, b - a }'
 	if [ "$trc" = 0 ]; then
 		echo "ok $n ${t#t_}"
 		pass=$((pass + 1))

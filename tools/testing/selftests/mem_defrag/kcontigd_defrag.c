@@ -2327,11 +2327,12 @@ static void pagecache_occupants(struct __test_metadata *_metadata,
 	unsigned long pages = PC_FILE_MIB * MIB / psize, i, thp_mib, bad;
 	long evac0, calls0, evac, calls, runs, r99;
 	size_t len = 48 * MIB;
+	unsigned long va[8], pfn[8];
 	struct contig_view v;
 	char path[128], *page, *buf;
-	int fd, filler_fd;
+	int fd, filler_fd, segs;
+	double t0, deadline;
 	pid_t filler;
-	double t0;
 
 	if (access(dir, W_OK))
 		SKIP(return, "%s not mounted", dir);
@@ -2380,7 +2381,34 @@ static void pagecache_occupants(struct __test_metadata *_metadata,
 	       v.holes, evac, calls);
 	EXPECT_EQ(stop_thp_filler(filler, filler_fd), 0);
 	EXPECT_STREQ(v.state, "done");
-	EXPECT_LE(r99, 4);
+	segs = 1;
+	if (v.holes || v.in_place != v.resident) {
+		/*
+		 * A target frame may hold what cannot move: on btrfs, a
+		 * metadata folio dirty in the running transaction, or one a
+		 * live extent buffer holds (btree_migrate_folio() refuses
+		 * both; seen as LRU|ACTIVE|PRIVATE, unmapped). Such folios
+		 * are GFP_NOFS, not movable, but take frames of movable
+		 * blocks when memory is this short. A commit cleans the
+		 * first kind, and maintenance must then fill its hole; the
+		 * second kind stays a reported hole, one more run each.
+		 */
+		segs = anchor_segs(buf, va, pfn, 8);
+		log_holes(_metadata, buf, len, va, pfn, segs);
+		sync();
+		deadline = now_seconds() + 60;
+		while (now_seconds() < deadline &&
+		       (contig_view(buf, &v) || v.holes ||
+			v.in_place != v.resident))
+			usleep(100000);
+		measure(buf, len, &runs, &r99);
+		segs = anchor_segs(buf, va, pfn, 8);
+		TH_LOG("%s: after sync: R99=%ld in_place=%ld/%ld holes=%ld segments=%d",
+		       dir, r99, v.in_place, v.resident, v.holes, segs);
+	}
+	EXPECT_EQ(v.in_place + v.holes, v.resident);
+	EXPECT_LE(v.holes, 4);
+	EXPECT_LE(r99, v.holes ? segs + v.holes : 4);
 	EXPECT_TRUE(check_filled(buf, len, 7100));
 	/*
 	 * The anchor lay on page cache, and the batches moved most of it.
