@@ -207,11 +207,12 @@ fi
 
 # 4d. Page cache of ext4, xfs and btrfs on the targets (issue 11), in a
 # boot of its own (see guest-check.sh): the anchor must land on a file's
-# cache, whose occupants kcontigd evacuates in batches.
+# cache, whose occupants kcontigd evacuates in batches. Then MAP_SHARED
+# and MAP_PRIVATE mappings of files on each.
 if [ -x "$selftests/kcontigd_defrag" ]; then
 	"$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}pagecache" \
 		${append:+--append "$append"} -- \
-		"\"$selftests/kcontigd_defrag\" -t pagecache_ext4 -t pagecache_xfs -t pagecache_btrfs > \"\$RESULTS/pagecache.tap\" 2>&1"
+		"\"$selftests/kcontigd_defrag\" -t pagecache_ext4 -t pagecache_xfs -t pagecache_btrfs -t file_mappings_ext4 -t file_mappings_xfs -t file_mappings_btrfs > \"\$RESULTS/pagecache.tap\" 2>&1"
 	rc=$?
 	[ "$rc" = 0 ] && result ok "pagecache.clean_console_and_exit" ||
 		result fail "pagecache.clean_console_and_exit" \

@@ -32,9 +32,12 @@ echo 4 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
 # Extra arguments per test binary. The page-cache cases run in a boot of
 # their own (check.sh): the anchor they need, on a file's page cache, is
-# only there when earlier tests have not scattered kernel memory on node 0.
+# only there when earlier tests have not scattered kernel memory on node 0;
+# the file-mapping cases, on the same filesystems, run there too.
 declare -A test_args=(
-	[kcontigd_defrag]="-T pagecache_ext4 -T pagecache_xfs -T pagecache_btrfs"
+	[kcontigd_defrag]="-T pagecache_ext4 -T pagecache_xfs -T pagecache_btrfs
+			   -T file_mappings_ext4 -T file_mappings_xfs
+			   -T file_mappings_btrfs"
 )
 for t in "${tests[@]}"; do
 	echo "=== $t"

@@ -467,31 +467,6 @@ TEST_F(xchg, numa_nodes)
 	close(fd);
 }
 
-static long cg_read(const char *cg, const char *file)
-{
-	char path[256], buf[64];
-	long v = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", cg, file);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		v = atol(buf);
-	close(fd);
-	return v;
-}
-
-static int cg_enter(const char *cg)
-{
-	char path[256], pid[32];
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/cgroup.procs", cg);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	return write_sysctl(path, pid);
-}
-
 /* Pages charged to two memcgs: the charges follow the contents. */
 TEST_F(xchg, memcg_charges_follow)
 {

@@ -476,4 +476,51 @@ static inline void swap_dev_teardown(struct swap_dev *s)
 	s->id = -1;
 }
 
+/* The number a file of cgroup @cg (under /sys/fs/cgroup) starts with. */
+static inline long cg_read(const char *cg, const char *file)
+{
+	char path[256], buf[64];
+	long v = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", cg, file);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		v = atol(buf);
+	close(fd);
+	return v;
+}
+
+/* The value of "@key N" in a flat-keyed file of cgroup @cg; -1 if none. */
+static inline long cg_key(const char *cg, const char *file, const char *key)
+{
+	char path[256], k[64];
+	long v, found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", cg, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", k, &v) == 2)
+		if (!strcmp(k, key)) {
+			found = v;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* Moves the calling process into cgroup @cg ("" for the root). */
+static inline int cg_enter(const char *cg)
+{
+	char path[256], pid[32];
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_sysctl(path, pid);
+}
+
 #endif /* __EXCHANGE_UTIL_H */

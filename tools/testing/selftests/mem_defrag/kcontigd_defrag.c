@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -328,6 +329,47 @@ static void expect_straight(struct __test_metadata *_metadata, char *buf,
 static void injection_stop(void);
 static void trace_stop(void);
 
+/* A zram swap device of @mib MiB; its number, or -1. */
+static int zram_swap_on(unsigned int mib)
+{
+	char cmd[256];
+	int id = -1;
+	FILE *f = fopen("/sys/class/zram-control/hot_add", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &id) != 1)
+		id = -1;
+	fclose(f);
+	if (id < 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd),
+		 "echo %uM > /sys/block/zram%d/disksize && mkswap /dev/zram%d > /dev/null && swapon /dev/zram%d",
+		 mib, id, id, id);
+	if (system(cmd)) {
+		snprintf(cmd, sizeof(cmd),
+			 "echo %d > /sys/class/zram-control/hot_remove", id);
+		system(cmd);
+		return -1;
+	}
+	return id;
+}
+
+static void zram_swap_off(int id)
+{
+	char cmd[160];
+
+	if (id < 0)
+		return;
+	snprintf(cmd, sizeof(cmd),
+		 "swapoff /dev/zram%d && echo %d > /sys/class/zram-control/hot_remove",
+		 id, id);
+	system(cmd);
+}
+
+/* The zram swap device a test switched on, for its teardown to remove. */
+static int test_zram = -1;
+
 FIXTURE(defrag)
 {
 	char saved[3][64];
@@ -361,6 +403,7 @@ FIXTURE_TEARDOWN(defrag)
 		return;
 	injection_stop();
 	trace_stop();
+	zram_swap_off(test_zram);
 	for (i = 0; i < ARRAY_SIZE(defrag_knobs); i++)
 		knob_write(defrag_knobs[i], self->saved[i]);
 	/*
@@ -2293,6 +2336,82 @@ TEST_F_TIMEOUT(defrag, busy_owner_no_full_sleeps, 900)
 }
 
 /*
+ * Swap (issue 11): kcontigd does not fault in what is swapped out, and
+ * repairs what comes back. Part of a registered vma is paged out to a
+ * zram swap device; kcontigd puts the rest in place and leaves the swap
+ * entries alone; touched again, the pages fault back in anywhere and
+ * maintenance moves them onto their targets.
+ */
+#define PM_SWAP		(1ULL << 62)
+
+/* Pages of [p, p + len) with a swap entry, and present ones. */
+static void count_swapped(char *p, size_t len, unsigned long *swapped,
+			  unsigned long *present)
+{
+	size_t off;
+
+	*swapped = *present = 0;
+	for (off = 0; off < len; off += psize) {
+		uint64_t e = pagemap_entry_of(getpid(), p + off);
+
+		*swapped += !!(e & PM_SWAP);
+		*present += !!(e & PM_PRESENT);
+	}
+}
+
+TEST_F_TIMEOUT(defrag, swapped_out_pages_left_then_repaired, 300)
+{
+	unsigned long swapped, present, swapped2, present2, pages;
+	size_t len = 32 * MIB, off;
+	struct contig_view v;
+	long runs, r99;
+	double deadline;
+	char *buf;
+	test_zram = zram_swap_on(128);
+	if (test_zram < 0)
+		SKIP(return, "no zram swap device");
+	pages = len / psize;
+	buf = map_filled(len, 7300, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	/* Every other MiB out to swap. */
+	for (off = 0; off < len; off += 2 * MIB)
+		ASSERT_EQ(madvise(buf + off, MIB, MADV_PAGEOUT), 0);
+	count_swapped(buf, len, &swapped, &present);
+	TH_LOG("paged out: %lu swapped, %lu present of %lu", swapped, present,
+	       pages);
+	ASSERT_GE(swapped, pages / 4);
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(buf, &v, 120));
+	count_swapped(buf, len, &swapped2, &present2);
+	TH_LOG("settled: state=%s resident=%ld in_place=%ld holes=%ld; %lu swapped, %lu present",
+	       v.state, v.resident, v.in_place, v.holes, swapped2, present2);
+	EXPECT_STREQ(v.state, "done");
+	/* Nothing faulted in by kcontigd: what was out is still out. */
+	EXPECT_EQ(swapped2, swapped);
+	EXPECT_EQ(present2, present);
+	EXPECT_EQ(v.resident, (long)present);
+	EXPECT_EQ(v.in_place, v.resident);
+
+	/* Back in (anywhere), with the right data; maintenance repairs. */
+	EXPECT_TRUE(check_filled(buf, len, 7300));
+	deadline = now_seconds() + 120;
+	do {
+		usleep(100000);
+	} while (now_seconds() < deadline &&
+		 (contig_view(buf, &v) || strcmp(v.state, "done") ||
+		  v.resident != (long)pages || v.in_place != v.resident));
+	measure(buf, len, &runs, &r99);
+	TH_LOG("touched: state=%s resident=%ld in_place=%ld R99=%ld",
+	       v.state, v.resident, v.in_place, r99);
+	EXPECT_EQ(v.resident, (long)pages);
+	EXPECT_EQ(v.in_place, v.resident);
+	EXPECT_LE(r99, 4);
+	EXPECT_TRUE(check_filled(buf, len, 7300));
+	munmap(buf, len);
+}
+
+/*
  * Page cache of a real filesystem on the targets (issue 11): node 0 holds
  * a file's page cache with every other page dropped (part of it dirty),
  * its free 2 MiB blocks are taken by a THP filler, and a buffer is
@@ -2433,19 +2552,315 @@ static void pagecache_occupants(struct __test_metadata *_metadata,
 	munmap(buf, len);
 }
 
-TEST_F_TIMEOUT(defrag, pagecache_ext4, 900)
+/* Cases NAME_ext4, NAME_xfs and NAME_btrfs: FN on each filesystem. */
+#define TEST_ON_EACH_FS(name, fn, secs)				\
+	TEST_F_TIMEOUT(defrag, name##_ext4, secs)		\
+	{ fn(_metadata, "/run/fs/ext4"); }			\
+	TEST_F_TIMEOUT(defrag, name##_xfs, secs)		\
+	{ fn(_metadata, "/run/fs/xfs"); }			\
+	TEST_F_TIMEOUT(defrag, name##_btrfs, secs)		\
+	{ fn(_metadata, "/run/fs/btrfs"); }
+
+TEST_ON_EACH_FS(pagecache, pagecache_occupants, 900)
+
+/*
+ * Memory cgroups at their limits (issue 11). The process whose pages lie
+ * on a registered vma's target frames sits in a cgroup whose memory.max is
+ * exactly what it uses, the owner in one with 8 MiB to spare, and free
+ * memory is taken by huge pages, so the anchor lies on the other's pages.
+ * Exchange swaps the two folios' memcgs with their contents, migration
+ * hands the charge to the new folio: so neither cgroup grows, reclaims or
+ * OOMs, memory.current stays what it was, and every page is charged to
+ * its own process's cgroup (/proc/kpagecgroup), data intact.
+ */
+#define MCG_OWNER	"kcontigd-owner"
+#define MCG_OCC		"kcontigd-occupant"
+
+/* Pages of [p, p + len) (every @step) not charged to cgroup @ino. */
+static unsigned long charged_elsewhere(char *p, size_t len, size_t step,
+				       uint64_t ino)
 {
-	pagecache_occupants(_metadata, "/run/fs/ext4");
+	unsigned long bad = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += step) {
+		uint64_t pfn = pfn_of(getpid(), p + off);
+
+		if (!pfn || kpage_read("/proc/kpagecgroup", pfn) != ino)
+			bad++;
+	}
+	return bad;
 }
 
-TEST_F_TIMEOUT(defrag, pagecache_xfs, 900)
+static uint64_t cg_ino(const char *cg)
 {
-	pagecache_occupants(_metadata, "/run/fs/xfs");
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", cg);
+	return stat(path, &st) ? 0 : st.st_ino;
 }
 
-TEST_F_TIMEOUT(defrag, pagecache_btrfs, 900)
+TEST_F_TIMEOUT(defrag, memcg_at_limits, 600)
 {
-	pagecache_occupants(_metadata, "/run/fs/btrfs");
+	size_t len = 48 * MIB, olen = 192 * MIB, off;
+	long cur_own, cur_occ, moved0, moved, runs, r99;
+	int ready[2], go[2], filler_fd, status;
+	unsigned long thp_mib;
+	struct contig_view v;
+	pid_t occ, filler;
+	char val[32], c;
+	char *buf;
+
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
+	    access("/proc/kpagecgroup", R_OK))
+		SKIP(return, "no cgroup2 or no /proc/kpagecgroup");
+	write_sysctl("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	mkdir("/sys/fs/cgroup/" MCG_OWNER, 0755);
+	mkdir("/sys/fs/cgroup/" MCG_OCC, 0755);
+	if (access("/sys/fs/cgroup/" MCG_OWNER "/memory.max", F_OK))
+		SKIP(return, "no memory controller");
+	ASSERT_EQ(bind_node0(), 0);
+	node_free_mib(0);		/* drops the caches */
+	ASSERT_EQ(pipe(ready), 0);
+	ASSERT_EQ(pipe(go), 0);
+	occ = fork();
+	ASSERT_GE(occ, 0);
+	if (occ == 0) {
+		unsigned long bad = 0;
+		char *p;
+
+		close(ready[0]);
+		close(go[1]);
+		if (cg_enter(MCG_OCC))
+			_exit(2);
+		p = map_filled(olen, 7400, MAP_PRIVATE);
+		if (!p)
+			_exit(2);
+		for (off = psize; off < olen; off += 2 * psize)
+			madvise(p + off, psize, MADV_DONTNEED);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		for (off = 0; off < olen; off += 2 * psize)
+			if (!check_page(p + off, psize, 7400 + off / psize))
+				bad++;
+		bad += charged_elsewhere(p, olen, 2 * psize, cg_ino(MCG_OCC));
+		_exit(bad ? 1 : 0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	filler = start_thp_filler_of(&filler_fd, &thp_mib, true);
+	ASSERT_GT(filler, 0);
+	ASSERT_EQ(cg_enter(MCG_OWNER), 0);
+	buf = map_filled(len, 7500, MAP_PRIVATE);
+	ASSERT_NE(buf, NULL);
+	cur_occ = cg_read(MCG_OCC, "memory.current");
+	cur_own = cg_read(MCG_OWNER, "memory.current");
+	snprintf(val, sizeof(val), "%ld", cur_occ);
+	ASSERT_EQ(write_sysctl("/sys/fs/cgroup/" MCG_OCC "/memory.max", val), 0);
+	snprintf(val, sizeof(val), "%ld", cur_own + 8 * (long)MIB);
+	ASSERT_EQ(write_sysctl("/sys/fs/cgroup/" MCG_OWNER "/memory.max", val),
+		  0);
+	measure(buf, len, &runs, &r99);
+	TH_LOG("THP filler took %lu MiB; owner %ld KiB, occupant %ld KiB (its limit); before: R99=%ld",
+	       thp_mib, cur_own >> 10, cur_occ >> 10, r99);
+	moved0 = knob_read_long("pages_exchanged") +
+		 knob_read_long("pages_migrated");
+
+	ASSERT_EQ(madvise(buf, len, MADV_CONTIG), 0);
+	EXPECT_TRUE(wait_settled(buf, &v, 300));
+	measure(buf, len, &runs, &r99);
+	moved = knob_read_long("pages_exchanged") +
+		knob_read_long("pages_migrated") - moved0;
+	TH_LOG("%s: R99=%ld in_place=%ld/%ld holes=%ld, %ld moved; owner %ld KiB, occupant %ld KiB; oom events %ld/%ld",
+	       v.state, r99, v.in_place, v.resident, v.holes, moved,
+	       cg_read(MCG_OWNER, "memory.current") >> 10,
+	       cg_read(MCG_OCC, "memory.current") >> 10,
+	       cg_key(MCG_OWNER, "memory.events", "oom"),
+	       cg_key(MCG_OCC, "memory.events", "oom"));
+	EXPECT_EQ(stop_thp_filler(filler, filler_fd), 0);
+	EXPECT_STREQ(v.state, "done");
+	EXPECT_LE(r99, 4);
+	EXPECT_GT(moved, (long)(len / psize / 2));
+	EXPECT_TRUE(check_filled(buf, len, 7500));
+	EXPECT_EQ(charged_elsewhere(buf, len, psize, cg_ino(MCG_OWNER)), 0);
+	/*
+	 * Charges moved with the pages, none made: the occupant's usage is
+	 * what it was (within the per-CPU charge stock), the owner's too but
+	 * for what its own system calls took (seen: 764 KiB); a page charged
+	 * twice or to the wrong side would be off by far more.
+	 */
+	EXPECT_LE(labs(cg_read(MCG_OCC, "memory.current") - cur_occ),
+		  (long)MIB);
+	EXPECT_LE(labs(cg_read(MCG_OWNER, "memory.current") - cur_own),
+		  4 * (long)MIB);
+	EXPECT_EQ(cg_key(MCG_OWNER, "memory.events", "oom"), 0);
+	EXPECT_EQ(cg_key(MCG_OCC, "memory.events", "oom"), 0);
+	EXPECT_EQ(cg_key(MCG_OWNER, "memory.events", "oom_kill"), 0);
+	EXPECT_EQ(cg_key(MCG_OCC, "memory.events", "oom_kill"), 0);
+	/*
+	 * The occupant checks its data and charges, then exits: with room
+	 * for the files its check opens.
+	 */
+	write_sysctl("/sys/fs/cgroup/" MCG_OCC "/memory.max", "max");
+	EXPECT_EQ(write(go[1], "g", 1), 1);
+	ASSERT_EQ(waitpid(occ, &status, 0), occ);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	munmap(buf, len);
+	cg_enter("");
+	rmdir("/sys/fs/cgroup/" MCG_OWNER);
+	rmdir("/sys/fs/cgroup/" MCG_OCC);
 }
+
+/*
+ * MAP_SHARED and MAP_PRIVATE mappings of files on a real filesystem
+ * (issue 11). Two files of FM_MIB, their page cache faulted in between
+ * the pages of an anon spacer that is then freed (4 KiB runs); one page
+ * in 8 of the shared mapping and one in 4 of the private one (COW copies,
+ * anon in a file vma) written. kcontigd must put both vmas in place, and
+ * the data, the shared file's new contents (from the cache, then from the
+ * disk) and the private file's old ones must be right.
+ */
+#define FM_MIB		16
+#define FM_SEED		72000
+
+/* What page @i of the files and mappings holds after the writes. */
+static int fm_seed(bool shared, bool mapping, unsigned long i)
+{
+	if (shared && i % 8 == 0)
+		return FM_SEED + 50000 + i;
+	if (!shared && mapping && i % 4 == 1)
+		return FM_SEED + 90000 + i;
+	return FM_SEED + i;
+}
+
+/* A file of @pages with the pattern, written back and out of the cache. */
+static int fm_file(const char *dir, const char *name, unsigned long pages)
+{
+	char path[160], *page = malloc(psize);
+	unsigned long i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s-%d", dir, name, getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !page)
+		return -1;
+	unlink(path);
+	for (i = 0; i < pages; i++) {
+		fill_page(page, psize, FM_SEED + i);
+		if (pwrite(fd, page, psize, i * psize) != psize)
+			return -1;
+	}
+	free(page);
+	if (fsync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		return -1;
+	return fd;
+}
+
+/* Pages of @fd (or of the mapping @p) that differ from what they hold. */
+static unsigned long fm_bad(int fd, char *p, bool shared, unsigned long pages)
+{
+	char *page = malloc(psize);
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < pages; i++) {
+		if (!p && pread(fd, page, psize, i * psize) != psize) {
+			bad++;
+			continue;
+		}
+		if (!check_page(p ? p + i * psize : page, psize,
+				fm_seed(shared, p != NULL, i)))
+			bad++;
+	}
+	free(page);
+	return bad;
+}
+
+static void file_mappings(struct __test_metadata *_metadata, const char *dir)
+{
+	unsigned long pages = FM_MIB * MIB / psize, i;
+	size_t len = FM_MIB * MIB;
+	struct contig_view vs, vp;
+	long runs_s, r99_s, runs_p, r99_p, moved0;
+	char *shared, *priv, *spacer;
+	int fds, fdp;
+
+	if (access(dir, W_OK))
+		SKIP(return, "%s not mounted", dir);
+	ASSERT_EQ(bind_node0(), 0);
+	fds = fm_file(dir, "shared", pages);
+	fdp = fm_file(dir, "private", pages);
+	ASSERT_GE(fds, 0);
+	ASSERT_GE(fdp, 0);
+	shared = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fds, 0);
+	priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fdp, 0);
+	spacer = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(shared, MAP_FAILED);
+	ASSERT_NE(priv, MAP_FAILED);
+	ASSERT_NE(spacer, MAP_FAILED);
+	/* One page per fault, no readahead: order-0 folios, one by one. */
+	ASSERT_EQ(madvise(shared, len, MADV_RANDOM), 0);
+	ASSERT_EQ(madvise(priv, len, MADV_RANDOM), 0);
+	madvise(spacer, 2 * len, MADV_NOHUGEPAGE);
+	for (i = 0; i < pages; i++) {
+		*(volatile char *)(shared + i * psize);
+		spacer[2 * i * psize] = 1;
+		*(volatile char *)(priv + i * psize);
+		spacer[(2 * i + 1) * psize] = 1;
+	}
+	munmap(spacer, 2 * len);
+	for (i = 0; i < pages; i++) {
+		if (fm_seed(true, true, i) != FM_SEED + (int)i)
+			fill_page(shared + i * psize, psize,
+				  fm_seed(true, true, i));
+		if (fm_seed(false, true, i) != FM_SEED + (int)i)
+			fill_page(priv + i * psize, psize,
+				  fm_seed(false, true, i));
+	}
+	measure(shared, len, &runs_s, &r99_s);
+	measure(priv, len, &runs_p, &r99_p);
+	TH_LOG("%s: before: shared R99=%ld, private R99=%ld", dir, r99_s,
+	       r99_p);
+	moved0 = knob_read_long("pages_exchanged") +
+		 knob_read_long("pages_migrated");
+
+	ASSERT_EQ(madvise(shared, len, MADV_CONTIG), 0);
+	ASSERT_EQ(madvise(priv, len, MADV_CONTIG), 0);
+	ASSERT_TRUE(wait_settled(shared, &vs, 300));
+	ASSERT_TRUE(wait_settled(priv, &vp, 300));
+	measure(shared, len, &runs_s, &r99_s);
+	measure(priv, len, &runs_p, &r99_p);
+	TH_LOG("%s: shared %s R99=%ld in_place=%ld/%ld holes=%ld; private %s R99=%ld in_place=%ld/%ld holes=%ld; %ld moved",
+	       dir, vs.state, r99_s, vs.in_place, vs.resident, vs.holes,
+	       vp.state, r99_p, vp.in_place, vp.resident, vp.holes,
+	       knob_read_long("pages_exchanged") +
+	       knob_read_long("pages_migrated") - moved0);
+	EXPECT_STREQ(vs.state, "done");
+	EXPECT_STREQ(vp.state, "done");
+	EXPECT_EQ(vs.resident, (long)pages);
+	EXPECT_EQ(vp.resident, (long)pages);
+	EXPECT_LE(r99_s, 4);
+	EXPECT_LE(r99_p, 4);
+	EXPECT_EQ(fm_bad(fds, shared, true, pages), 0);
+	EXPECT_EQ(fm_bad(fdp, priv, false, pages), 0);
+	EXPECT_EQ(fm_bad(fds, NULL, true, pages), 0);
+	EXPECT_EQ(fm_bad(fdp, NULL, false, pages), 0);
+	/* The shared writes reach the disk; the private ones never do. */
+	ASSERT_EQ(msync(shared, len, MS_SYNC), 0);
+	munmap(shared, len);
+	munmap(priv, len);
+	ASSERT_EQ(fsync(fds), 0);
+	ASSERT_EQ(posix_fadvise(fds, 0, 0, POSIX_FADV_DONTNEED), 0);
+	ASSERT_EQ(posix_fadvise(fdp, 0, 0, POSIX_FADV_DONTNEED), 0);
+	write_sysctl("/proc/sys/vm/drop_caches", "3");
+	EXPECT_EQ(fm_bad(fds, NULL, true, pages), 0);
+	EXPECT_EQ(fm_bad(fdp, NULL, false, pages), 0);
+	close(fds);
+	close(fdp);
+}
+
+TEST_ON_EACH_FS(file_mappings, file_mappings, 600)
 
 TEST_HARNESS_MAIN
