@@ -325,10 +325,12 @@ deb-smoke: $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment
 
 bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench \
 	$(DEMO_DIR)/copy_bench
-	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 1800 --node-mem 4G \
+	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 2700 --node-mem 4G \
 		--name bench --show -- bench/run.sh $(DEMO_DIR)
 	@mkdir -p bench/results
-	@cp $(BUILD)/vm/bench/results/bench.txt bench/results/bench-$$(date -u +%Y%m%d-%H%M).txt
+	@stamp=$$(date -u +%Y%m%d-%H%M); \
+	cp $(BUILD)/vm/bench/results/bench.txt bench/results/bench-$$stamp.txt; \
+	cp $(BUILD)/vm/bench/results/bench.json bench/results/bench-$$stamp.json
 	@echo "bench: results in bench/results/"
 
 demo: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment

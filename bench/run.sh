@@ -9,6 +9,10 @@ set -uo pipefail
 bin=$1
 k=/sys/kernel/mm/kcontigd
 out=$RESULTS/bench.txt
+# "key value" lines, turned into $RESULTS/bench.json at the end
+vals=$RESULTS/values.txt
+: > "$vals"
+record() { echo "$1 $2" >> "$vals"; }
 
 {
 echo "# kcontigd benchmarks, $(uname -r), $(nproc) vCPUs (QEMU TCG), $(date -u +%F)"
@@ -41,43 +45,127 @@ unfragment() {
 }
 # kcontigd's counters: snapshot, then what changed since.
 declare -A snap
+counter_names="pages_exchanged pages_migrated pages_failed thp_split reanchors
+	       occupants_evacuated alloc_contig_calls"
 counters_snap() {
-	for c in pages_exchanged pages_migrated pages_failed thp_split reanchors; do
+	for c in $counter_names; do
 		snap[$c]=$(cat $k/$c)
 	done
 }
+# Prints what changed; with a key, records it as KEY_COUNTER too.
 counters() {
+	local c d
 	printf 'kcontigd counters:'
-	for c in pages_exchanged pages_migrated pages_failed thp_split reanchors; do
-		printf ' %s=%s' $c $(( $(cat $k/$c) - ${snap[$c]} ))
+	for c in $counter_names; do
+		d=$(( $(cat $k/$c) - ${snap[$c]} ))
+		printf ' %s=%s' $c $d
+		[ -n "${1:-}" ] && record "${1}_$c" $d
 	done
 	echo
+}
+# What contig_demo printed ($1), as KEY_* values of the results.
+record_demo() {
+	local key=$2
+	awk -v k="$key" '
+		/^all .* pages in place after/ { print k "_kcontigd_s", $(NF - 1) }
+		/^move_pages to node/ { for (i = 1; i <= NF; i++)
+			if ($i == "s,") print k "_move_pages_s", $(i - 1) }
+		/^after:/ { sub("R99=", "", $NF); print k "_r99_after", $NF }
+		/^kcontigd \/ move_pages throughput:/ {
+			sub("x$", "", $NF); print k "_vs_move_pages", $NF }
+		/data check:/ { print k "_data_ok", ($0 ~ /check: ok/) ? 1 : 0 }
+	' "$1" >> "$vals"
+}
+
+# One kcontigd run: contig_demo ARGS... on node 0, its output recorded
+# under KEY, with kcontigd's counters.
+run_demo() {
+	local key=$1
+	shift
+	counters_snap
+	numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" "$@" |
+		tee /run/demo.out
+	counters "$key"
+	record_demo /run/demo.out "$key"
 }
 
 for batch in 1 64; do
 	echo "## kcontigd: 256 MiB populated from 4 KiB holes (node 0), migration batch $batch"
 	echo $batch > /sys/kernel/debug/kcontigd_batch
 	fragment_node0
-	counters_snap
-	numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" 256 600 --move-pages 1
-	counters
+	run_demo anon_holes_256_batch$batch 256 600 --move-pages 1
 	unfragment
 	echo
 done
 
 echo "## kcontigd: 1 GiB populated from 4 KiB holes (node 0)"
 fragment_node0
-counters_snap
-numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" 1024 900 --move-pages 1
-counters
+run_demo anon_holes_1024 1024 900 --move-pages 1
 unfragment
 echo
 
 echo "## kcontigd: 1 GiB of transparent huge pages (node 0)"
-counters_snap
-numactl --membind=0 --cpunodebind=0 "$bin/contig_demo" 1024 900 --thp --move-pages 1
-counters
+run_demo thp_1024 1024 900 --thp --move-pages 1
 echo
+
+# The busy owner of issue 11: after madvise() the owner goes on reading
+# its pagemap and mapping and unmapping 512 KiB every 100 ms.
+echo "## kcontigd: 256 MiB from 4 KiB holes (node 0), the owner busy"
+fragment_node0
+run_demo busy_owner 256 600 --busy --move-pages 1
+unfragment
+echo
+
+# Target frames that hold page cache: node 0 holds a 1536 MiB file of FS
+# with every other page dropped (1 cached page in 16 dirty again), its
+# free 2 MiB blocks taken by huge pages, and the buffer faults into the
+# holes between the cached pages. The anchor then lies on page cache,
+# which exchange does not swap with anon memory: kcontigd must evacuate
+# it (occupants_evacuated) rather than free frame after frame
+# (alloc_contig_calls).
+node0_free_mib() {
+	awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo
+}
+start_filler() {	# output file, then fragment's arguments
+	local o=$1
+	shift
+	rm -f "$o"
+	numactl --membind=0 --cpunodebind=0 "$bin/fragment" "$@" > "$o" &
+	fillers+=($!)
+	while ! grep -q ready "$o" 2>/dev/null; do
+		kill -0 $! 2>/dev/null || return 1
+		sleep 0.2
+	done
+}
+pagecache_case() {
+	local fs=$1 dir=/run/fs/$1 thp_defrag proactive fillers=()
+	if [ ! -w "$dir" ]; then
+		echo "## $fs page cache: /run/fs/$fs not mounted, skipped"
+		return
+	fi
+	echo "## kcontigd: 256 MiB whose target frames hold $fs page cache (node 0)"
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	echo 1 > /sys/devices/system/node/node0/compact
+	start_filler /run/cache.out --file "$dir/bench-cache" 1536 ||
+		{ echo "fragment --file failed"; return; }
+	thp_defrag=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/defrag)
+	proactive=$(cat /proc/sys/vm/compaction_proactiveness)
+	echo never > /sys/kernel/mm/transparent_hugepage/defrag
+	echo 0 > /proc/sys/vm/compaction_proactiveness
+	start_filler /run/thp.out --thp $(( $(node0_free_mib) + 2 )) &&
+		echo "node 0: 768 MiB of $fs page cache between 4 KiB holes;" \
+		     "$(grep thp /run/thp.out) in huge pages; $(node0_free_mib) MiB free"
+	run_demo pagecache_$fs 256 600 --move-pages 1
+	kill "${fillers[@]}" 2>/dev/null
+	wait "${fillers[@]}" 2>/dev/null
+	echo "$thp_defrag" > /sys/kernel/mm/transparent_hugepage/defrag
+	echo "$proactive" > /proc/sys/vm/compaction_proactiveness
+	echo
+}
+echo 64 > /sys/kernel/debug/kcontigd_batch
+pagecache_case ext4
+pagecache_case xfs
 
 echo "## kcontigd idle cost: registered, done vma, 60 s"
 "$bin/contig_demo" 64 300 > /dev/null &
@@ -89,6 +177,32 @@ sleep 60
 t1=$(awk '{print $14 + $15}' /proc/$pid/stat)
 hz=$(getconf CLK_TCK)
 echo "kcontigd CPU over 60 s: $(( t1 - t0 )) ticks of 1/$hz s = $(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f%%", 100 * t / hz / 60}')"
+record idle_cpu_percent "$(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f", 100 * t / hz / 60}')"
 kill $demo 2>/dev/null || true
 } 2>&1 | tee "$out"
+
+# The results, machine-readable: stable keys, the kernel and the machine.
+python3 - "$vals" "$RESULTS/bench.json" <<'EOF'
+import json, os, platform, sys, time
+
+results = {}
+for line in open(sys.argv[1]):
+    key, _, val = line.strip().partition(" ")
+    try:
+        results[key] = float(val) if "." in val else int(val)
+    except ValueError:
+        results[key] = val
+mem_kib = int(open("/proc/meminfo").read().split()[1])
+nodes = [d for d in os.listdir("/sys/devices/system/node")
+         if d.startswith("node") and d[4:].isdigit()]
+json.dump({
+    "schema": 1,
+    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "kernel": platform.release(),
+    "machine": {"cpus": os.cpu_count(), "mem_mib": mem_kib // 1024,
+                "numa_nodes": len(nodes), "emulation": "QEMU TCG"},
+    "results": results,
+}, open(sys.argv[2], "w"), indent=1, sort_keys=True)
+EOF
 exit 0
+
