@@ -1188,21 +1188,41 @@ static int contig_vma_node(struct vm_area_struct *vma)
 	return best;
 }
 
-/*
- * 1 for a pageblock that is not movable, not online, or reserved, else 0.
- * Memory reserved at boot (the memory map, KASAN's shadow, firmware's) is
- * in pageblocks marked movable; its first page tells, as such
- * reservations come in large pieces.
- */
-static unsigned int contig_block_bad(unsigned long pfn)
+/* Is @head (racily read) the head page of one of @vma's anon folios? */
+static inline bool contig_page_own(struct page *head,
+				   struct vm_area_struct *vma)
 {
-	struct page *page = pfn_to_online_page(pfn);
+	return vma->anon_vma && READ_ONCE(head->mapping) ==
+	       (void *)vma->anon_vma + PAGE_MAPPING_ANON;
+}
+
+/*
+ * 1 for a pageblock that is not movable, not online, or reserved, or that
+ * another's huge page fills, else 0. Memory reserved at boot (the memory
+ * map, KASAN's shadow, firmware's) is in pageblocks marked movable; its
+ * first page tells, as such reservations come in large pieces. A huge
+ * page's frames are holes for every page of @vma but a folio of its size
+ * (see contig_score_fine()); counting its block here keeps ranges of huge
+ * pages from crowding out, in the first cut of candidates, ranges whose
+ * occupants can be moved.
+ */
+static unsigned int contig_block_bad(unsigned long pfn,
+				     struct vm_area_struct *vma)
+{
+	struct page *page = pfn_to_online_page(pfn), *head;
 	int mt;
 
 	if (!page || PageReserved(page))
 		return 1;
 	mt = get_pageblock_migratetype(page);
-	return !(mt == MIGRATE_MOVABLE || is_migrate_cma(mt));
+	if (!(mt == MIGRATE_MOVABLE || is_migrate_cma(mt)))
+		return 1;
+	/* Racy, as compaction's scanners read compound pages. */
+	if (!PageCompound(page))
+		return 0;
+	head = compound_head(page);
+	return compound_order(head) >= pageblock_order &&
+	       !contig_page_own(head, vma);
 }
 
 /* Fine score of one candidate range: what its pages are now. */
@@ -1262,8 +1282,7 @@ static void contig_score_fine(struct contig_candidate *c, unsigned long nr,
 				dirty_block = pageblock_start_pfn(pfn);
 				c->dirty_blocks++;
 			}
-		} else if (vma->anon_vma && READ_ONCE(head->mapping) ==
-			 (void *)vma->anon_vma + PAGE_MAPPING_ANON) {
+		} else if (contig_page_own(head, vma)) {
 			c->own++;
 		} else if (PageCompound(page)) {
 			/*
@@ -1343,10 +1362,12 @@ static bool contig_pfn_anchored(unsigned long pfn)
 /*
  * Add @zone's candidates for a range of @nr frames congruent with @vpn
  * modulo @align to @best, which keeps the CONTIG_FINE_CANDIDATES with the
- * fewest non-movable (or offline) pageblocks, counted through prefix sums
- * over the zone's pageblocks.
+ * fewest bad pageblocks (non-movable, offline, or another's huge page: see
+ * contig_block_bad()), counted through prefix sums over the zone's
+ * pageblocks.
  */
-static void contig_zone_candidates(struct zone *zone, unsigned long nr,
+static void contig_zone_candidates(struct zone *zone,
+				   struct vm_area_struct *vma, unsigned long nr,
 				   unsigned long vpn, unsigned long align,
 				   const struct contig_seg *excl,
 				   unsigned int nr_excl,
@@ -1370,7 +1391,7 @@ static void contig_zone_candidates(struct zone *zone, unsigned long nr,
 	bad[0] = 0;
 	for (i = 0; i < nr_blocks; i++) {
 		bad[i + 1] = bad[i] +
-			     contig_block_bad(base + i * pageblock_nr_pages);
+			     contig_block_bad(base + i * pageblock_nr_pages, vma);
 		if (!(i & 255))
 			cond_resched();
 	}
@@ -1441,7 +1462,7 @@ static int contig_choose_range(struct vm_area_struct *vma, int nid,
 		if (!populated_zone(zone) || zone->spanned_pages < nr)
 			continue;
 		zones++;
-		contig_zone_candidates(zone, nr, vpn, align, excl, nr_excl,
+		contig_zone_candidates(zone, vma, nr, vpn, align, excl, nr_excl,
 				       best, &nr_best);
 	}
 	if (!nr_best) {
@@ -2435,6 +2456,23 @@ static int contig_reanchor_seg(struct kcontigd_mm_slot *mm_slot,
 	return 0;
 }
 
+/*
+ * Did the walk just ended find more than 1 in 64 of the resident pages
+ * holes for want of their target frames, held by others, with a re-anchor
+ * left? Then the range was a poor choice (or has become one): the vma
+ * gets another instead of settling with the holes.
+ */
+static bool contig_mostly_taken(const struct contig_anchor *a,
+				unsigned long resident)
+{
+	unsigned long taken = 0;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_segs; i++)
+		taken += a->walk.taken[i];
+	return taken * 64 > resident && a->reanchors < CONTIG_MAX_REANCHORS;
+}
+
 /* A walk reached the end of the vma: decide what comes next. */
 static void contig_finish_walk(struct contig_walk_control *cc)
 {
@@ -2459,7 +2497,8 @@ static void contig_finish_walk(struct contig_walk_control *cc)
 	if (split >= 0 &&
 	    !contig_reanchor_seg(mm_slot, vma, a, split)) {
 		/* Working again, on the segment's new range. */
-	} else if (!a->walk.failed && !a->walk.moved) {
+	} else if (!a->walk.failed && !a->walk.moved &&
+		   !contig_mostly_taken(a, resident)) {
 		/* Stable: everything in place or a hole. */
 		contig_set_state(mm_slot, a, CONTIG_DONE, a->walk.holes ?
 				 CONTIG_R_HOLES : CONTIG_R_NONE);

@@ -208,9 +208,12 @@ fi
 # 4d. Page cache of ext4, xfs and btrfs on the targets (issue 11), in a
 # boot of its own (see guest-check.sh): the anchor must land on a file's
 # cache, whose occupants kcontigd evacuates in batches. Then MAP_SHARED
-# and MAP_PRIVATE mappings of files on each.
+# and MAP_PRIVATE mappings of files on each. Nodes of 4 GiB, as in make
+# bench: node 0 then has a ZONE_NORMAL above ZONE_DMA32, the file's cache
+# lands in the higher zone and the huge pages fill the lower one, whose
+# ranges come first when kcontigd chooses an anchor.
 if [ -x "$selftests/kcontigd_defrag" ]; then
-	"$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}pagecache" \
+	"$vm" --kernel "$kernel" --timeout "$vm_timeout" --name "${prefix}pagecache" --node-mem 4G \
 		${append:+--append "$append"} -- \
 		"\"$selftests/kcontigd_defrag\" -t pagecache_ext4 -t pagecache_xfs -t pagecache_btrfs -t file_mappings_ext4 -t file_mappings_xfs -t file_mappings_btrfs > \"\$RESULTS/pagecache.tap\" 2>&1"
 	rc=$?
