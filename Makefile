@@ -42,7 +42,7 @@ help:
 	@echo 'kcontigd: make populated user memory physically contiguous on demand'
 	@echo
 	@echo '  make demo          show MADV_CONTIG at work in the test VM'
-	@echo '  make bench         benchmarks in the bench kernel -> bench/results/'
+	@echo '  make bench         benchmarks in the bench kernel -> bench/results/ (ONLY="busy_owner pagecache": some)'
 	@echo '  make check         build, boot the debug kernel, run KUnit + kselftests'
 	@echo '  make check-upstream  the 6.12 mm selftests: unpatched, kcontigd off, kcontigd on'
 	@echo '                     (UPSTREAM_ROUNDS=N repeats them)'
@@ -326,7 +326,7 @@ deb-smoke: $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment
 bench: kernel-bench $(DEMO_DIR)/contig_demo $(DEMO_DIR)/fragment $(DEMO_DIR)/exchange_bench \
 	$(DEMO_DIR)/copy_bench
 	@$(VM) --kernel $(BUILD)/obj-bench/arch/x86/boot/bzImage --timeout 2700 --node-mem 4G \
-		--name bench --show -- bench/run.sh $(DEMO_DIR)
+		--name bench --show -- bench/run.sh $(DEMO_DIR) $(ONLY)
 	@mkdir -p bench/results
 	@stamp=$$(date -u +%Y%m%d-%H%M); \
 	cp $(BUILD)/vm/bench/results/bench.txt bench/results/bench-$$stamp.txt; \

@@ -4,9 +4,15 @@
 # alternatives, then kcontigd on the adversarial fragmentation of DESIGN.md.
 # Results go to $RESULTS (copied to bench/results/ by make bench).
 #
-#   run.sh BINDIR
+#   run.sh BINDIR [SCENARIO...]
+#
+# With SCENARIOs, runs only those: exchange copy anon_holes anon_holes_1024
+# thp_1024 busy_owner pagecache idle (make bench ONLY="...").
 set -uo pipefail
 bin=$1
+shift
+only=" $* "
+want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 k=/sys/kernel/mm/kcontigd
 out=$RESULTS/bench.txt
 # "key value" lines, turned into $RESULTS/bench.json at the end
@@ -17,12 +23,16 @@ record() { echo "$1 $2" >> "$vals"; }
 {
 echo "# kcontigd benchmarks, $(uname -r), $(nproc) vCPUs (QEMU TCG), $(date -u +%F)"
 echo
-echo "## exchange (64 MiB, node 0)"
-numactl --membind=0 --cpunodebind=0 "$bin/exchange_bench" 64
-echo
-echo "## copy loops of this CPU (copy_mc_to_kernel() is rep movsb with ERMS)"
-"$bin/copy_bench"
-echo
+if want exchange; then
+	echo "## exchange (64 MiB, node 0)"
+	numactl --membind=0 --cpunodebind=0 "$bin/exchange_bench" 64
+	echo
+fi
+if want copy; then
+	echo "## copy loops of this CPU (copy_mc_to_kernel() is rep movsb with ERMS)"
+	"$bin/copy_bench"
+	echo
+fi
 echo 10 > $k/scan_sleep_millisecs
 echo 65536 > $k/pages_to_scan
 
@@ -89,6 +99,7 @@ run_demo() {
 	record_demo /run/demo.out "$key"
 }
 
+want anon_holes &&
 for batch in 1 64; do
 	echo "## kcontigd: 256 MiB populated from 4 KiB holes (node 0), migration batch $batch"
 	echo $batch > /sys/kernel/debug/kcontigd_batch
@@ -98,23 +109,29 @@ for batch in 1 64; do
 	echo
 done
 
-echo "## kcontigd: 1 GiB populated from 4 KiB holes (node 0)"
-fragment_node0
-run_demo anon_holes_1024 1024 900 --move-pages 1
-unfragment
-echo
+if want anon_holes_1024; then
+	echo "## kcontigd: 1 GiB populated from 4 KiB holes (node 0)"
+	fragment_node0
+	run_demo anon_holes_1024 1024 900 --move-pages 1
+	unfragment
+	echo
+fi
 
-echo "## kcontigd: 1 GiB of transparent huge pages (node 0)"
-run_demo thp_1024 1024 900 --thp --move-pages 1
-echo
+if want thp_1024; then
+	echo "## kcontigd: 1 GiB of transparent huge pages (node 0)"
+	run_demo thp_1024 1024 900 --thp --move-pages 1
+	echo
+fi
 
 # The busy owner of issue 11: after madvise() the owner goes on reading
 # its pagemap and mapping and unmapping 512 KiB every 100 ms.
-echo "## kcontigd: 256 MiB from 4 KiB holes (node 0), the owner busy"
-fragment_node0
-run_demo busy_owner 256 600 --busy --move-pages 1
-unfragment
-echo
+if want busy_owner; then
+	echo "## kcontigd: 256 MiB from 4 KiB holes (node 0), the owner busy"
+	fragment_node0
+	run_demo busy_owner 256 600 --busy --move-pages 1
+	unfragment
+	echo
+fi
 
 # Target frames that hold page cache: node 0 holds a 1536 MiB file of FS
 # with every other page dropped (1 cached page in 16 dirty again), its
@@ -164,21 +181,25 @@ pagecache_case() {
 	echo
 }
 echo 64 > /sys/kernel/debug/kcontigd_batch
-pagecache_case ext4
-pagecache_case xfs
+if want pagecache; then
+	pagecache_case ext4
+	pagecache_case xfs
+fi
 
-echo "## kcontigd idle cost: registered, done vma, 60 s"
-"$bin/contig_demo" 64 300 > /dev/null &
-demo=$!
-sleep 30
-pid=$(pgrep -x kcontigd)
-t0=$(awk '{print $14 + $15}' /proc/$pid/stat)
-sleep 60
-t1=$(awk '{print $14 + $15}' /proc/$pid/stat)
-hz=$(getconf CLK_TCK)
-echo "kcontigd CPU over 60 s: $(( t1 - t0 )) ticks of 1/$hz s = $(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f%%", 100 * t / hz / 60}')"
-record idle_cpu_percent "$(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f", 100 * t / hz / 60}')"
-kill $demo 2>/dev/null || true
+if want idle; then
+	echo "## kcontigd idle cost: registered, done vma, 60 s"
+	"$bin/contig_demo" 64 300 > /dev/null &
+	demo=$!
+	sleep 30
+	pid=$(pgrep -x kcontigd)
+	t0=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	sleep 60
+	t1=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	hz=$(getconf CLK_TCK)
+	echo "kcontigd CPU over 60 s: $(( t1 - t0 )) ticks of 1/$hz s = $(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f%%", 100 * t / hz / 60}')"
+	record idle_cpu_percent "$(awk -v t=$((t1 - t0)) -v hz=$hz 'BEGIN {printf "%.3f", 100 * t / hz / 60}')"
+	kill $demo 2>/dev/null || true
+fi
 } 2>&1 | tee "$out"
 
 # The results, machine-readable: stable keys, the kernel and the machine.

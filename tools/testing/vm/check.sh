@@ -16,9 +16,9 @@
 # Environment (make check-debug sets them for its slower kernel):
 #   CHECK_NAME          prefix of the VM run names (build/vm/NAME-check/...)
 #   CHECK_APPEND        more kernel command line for the test boots
-#   CHECK_TEST_TIMEOUT  seconds per kselftest binary (900)
+#   CHECK_TEST_TIMEOUT  seconds per kselftest binary (1500)
 #   CHECK_TORTURE_SECS  seconds of the torture selftest's churn (its own 90)
-#   CHECK_VM_TIMEOUT    seconds for the main boot (2400)
+#   CHECK_VM_TIMEOUT    seconds for the main boot (3000)
 #   CHECK_TRINITY_SECS  seconds of trinity (60), CHECK_TRINITY_SEED its seed (1)
 # A kernel with kmemleak gets a scan after the tests: a leaked object
 # allocated in kcontigd's code fails the run, the kernel's others are
@@ -37,8 +37,8 @@ advisor=${5:-}
 vm=$here/run-vm.sh
 prefix=${CHECK_NAME:+$CHECK_NAME-}
 append=${CHECK_APPEND:-}
-test_timeout=${CHECK_TEST_TIMEOUT:-900}
-vm_timeout=${CHECK_VM_TIMEOUT:-2400}
+test_timeout=${CHECK_TEST_TIMEOUT:-1500}
+vm_timeout=${CHECK_VM_TIMEOUT:-3000}
 
 pass=0
 fail=0
