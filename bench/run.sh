@@ -76,14 +76,26 @@ counters() {
 # What contig_demo printed ($1), as KEY_* values of the results.
 record_demo() {
 	local key=$2
+	# kcontigd's time: until every page was in place, or else (holes
+	# left) until the vma was done; the ratio is move_pages' time over it.
 	awk -v k="$key" '
-		/^all .* pages in place after/ { print k "_kcontigd_s", $(NF - 1) }
+		/^all .* pages in place after/ { placed = 1 }
+		/^time [0-9.]+ s,/ { t = $2 }
 		/^move_pages to node/ { for (i = 1; i <= NF; i++)
-			if ($i == "s,") print k "_move_pages_s", $(i - 1) }
+			if ($i == "s,") mp = $(i - 1) }
 		/^after:/ { sub("R99=", "", $NF); print k "_r99_after", $NF }
-		/^kcontigd \/ move_pages throughput:/ {
-			sub("x$", "", $NF); print k "_vs_move_pages", $NF }
+		/^  \/proc\/self\/contig: .* state=/ {
+			for (i = 1; i <= NF; i++) if ($i ~ /^holes=/) {
+				sub("holes=", "", $i); holes = $i } }
 		/data check:/ { print k "_data_ok", ($0 ~ /check: ok/) ? 1 : 0 }
+		END {
+			print k "_all_in_place", placed + 0
+			print k "_holes_after", holes + 0
+			if (t != "") print k "_kcontigd_s", t
+			if (mp != "") print k "_move_pages_s", mp
+			if (t > 0 && mp != "")
+				printf "%s_vs_move_pages %.2f\n", k, mp / t
+		}
 	' "$1" >> "$vals"
 }
 
