@@ -756,10 +756,6 @@ int exchange_folios(struct folio *a, struct folio *b, enum migrate_mode mode)
 	return rc;
 }
 
-/*
- * Isolate @folio from the LRU and count it, as compaction does. Failing
- * it (-EBUSY, nothing done) is one of the error injection points.
- */
 /* Take @folio off its LRU list, counted as isolated, as migration does. */
 static bool exchange_isolate_lru(struct folio *folio)
 {
@@ -770,6 +766,10 @@ static bool exchange_isolate_lru(struct folio *folio)
 	return true;
 }
 
+/*
+ * Isolate @folio from the LRU and count it, as compaction does. Failing
+ * it (-EBUSY, nothing done) is one of the error injection points.
+ */
 static noinline int exchange_isolate(struct folio *folio)
 {
 	if (exchange_isolate_lru(folio))
