@@ -370,6 +370,27 @@ static void zram_swap_off(int id)
 /* The zram swap device a test switched on, for its teardown to remove. */
 static int test_zram = -1;
 
+/* memcg_at_limits' cgroups and occupant, for its teardown to remove. */
+#define MCG_OWNER	"kcontigd-owner"
+#define MCG_OCC		"kcontigd-occupant"
+static bool test_cgroups;
+static pid_t test_occupant = -1;
+
+static void memcg_test_cleanup(void)
+{
+	if (test_occupant > 0) {
+		kill(test_occupant, SIGKILL);
+		waitpid(test_occupant, NULL, 0);
+		test_occupant = -1;
+	}
+	if (test_cgroups) {
+		cg_enter("");
+		rmdir("/sys/fs/cgroup/" MCG_OWNER);
+		rmdir("/sys/fs/cgroup/" MCG_OCC);
+		test_cgroups = false;
+	}
+}
+
 FIXTURE(defrag)
 {
 	char saved[3][64];
@@ -404,6 +425,7 @@ FIXTURE_TEARDOWN(defrag)
 	injection_stop();
 	trace_stop();
 	zram_swap_off(test_zram);
+	memcg_test_cleanup();
 	for (i = 0; i < ARRAY_SIZE(defrag_knobs); i++)
 		knob_write(defrag_knobs[i], self->saved[i]);
 	/*
@@ -2573,8 +2595,6 @@ TEST_ON_EACH_FS(pagecache, pagecache_occupants, 900)
  * OOMs, memory.current stays what it was, and every page is charged to
  * its own process's cgroup (/proc/kpagecgroup), data intact.
  */
-#define MCG_OWNER	"kcontigd-owner"
-#define MCG_OCC		"kcontigd-occupant"
 
 /* Pages of [p, p + len) (every @step) not charged to cgroup @ino. */
 static unsigned long charged_elsewhere(char *p, size_t len, size_t step,
@@ -2618,6 +2638,7 @@ TEST_F_TIMEOUT(defrag, memcg_at_limits, 600)
 	write_sysctl("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
 	mkdir("/sys/fs/cgroup/" MCG_OWNER, 0755);
 	mkdir("/sys/fs/cgroup/" MCG_OCC, 0755);
+	test_cgroups = true;
 	if (access("/sys/fs/cgroup/" MCG_OWNER "/memory.max", F_OK))
 		SKIP(return, "no memory controller");
 	ASSERT_EQ(bind_node0(), 0);
@@ -2626,6 +2647,8 @@ TEST_F_TIMEOUT(defrag, memcg_at_limits, 600)
 	ASSERT_EQ(pipe(go), 0);
 	occ = fork();
 	ASSERT_GE(occ, 0);
+	if (occ > 0)
+		test_occupant = occ;
 	if (occ == 0) {
 		unsigned long bad = 0;
 		char *p;
@@ -2706,11 +2729,10 @@ TEST_F_TIMEOUT(defrag, memcg_at_limits, 600)
 	write_sysctl("/sys/fs/cgroup/" MCG_OCC "/memory.max", "max");
 	EXPECT_EQ(write(go[1], "g", 1), 1);
 	ASSERT_EQ(waitpid(occ, &status, 0), occ);
+	test_occupant = -1;
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	munmap(buf, len);
-	cg_enter("");
-	rmdir("/sys/fs/cgroup/" MCG_OWNER);
-	rmdir("/sys/fs/cgroup/" MCG_OCC);
+	/* The teardown leaves the cgroups and removes them. */
 }
 
 /*
